@@ -217,7 +217,10 @@ impl RejectionKind {
 /// );
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct Rejection {
+pub struct Rejection(Box<Inner>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Inner {
     kind: RejectionKind,
     challenges: Vec<Challenge>,
     description: Cow<'static, str>,
@@ -236,7 +239,7 @@ impl Rejection {
         description: &'static str,
         reason: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             challenges,
             description: Cow::Borrowed(description),
@@ -246,7 +249,7 @@ impl Rejection {
             scheme: None,
             subject: None,
             key_id: None,
-        }
+        }))
     }
 
     /// 400 `invalid_request`: the credential is malformed (bad encoding, duplicated header,
@@ -311,7 +314,7 @@ impl Rejection {
             "The request requires higher privileges than provided",
             "insufficient_scope",
         );
-        rejection.scope = Some(missing);
+        rejection.0.scope = Some(missing);
         rejection
     }
 
@@ -346,7 +349,7 @@ impl Rejection {
             "Too many failed attempts; retry later",
             "throttled",
         );
-        rejection.retry_after = Some(retry_after);
+        rejection.0.retry_after = Some(retry_after);
         rejection
     }
 
@@ -367,28 +370,28 @@ impl Rejection {
     /// value or which check failed.
     #[must_use]
     pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
-        self.description = description.into();
+        self.0.description = description.into();
         self
     }
 
     /// Sets the `Retry-After` delay.
     #[must_use]
     pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = Some(retry_after);
+        self.0.retry_after = Some(retry_after);
         self
     }
 
     /// Records the scheme that refused (for the audit event).
     #[must_use]
     pub fn with_scheme(mut self, scheme: Scheme) -> Self {
-        self.scheme = Some(scheme);
+        self.0.scheme = Some(scheme);
         self
     }
 
     /// Records the subject the request claimed (for the audit event only).
     #[must_use]
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
-        self.subject = Some(subject.into());
+        self.0.subject = Some(subject.into());
         self
     }
 
@@ -396,57 +399,57 @@ impl Rejection {
     /// credential itself).
     #[must_use]
     pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.key_id = Some(key_id.into());
+        self.0.key_id = Some(key_id.into());
         self
     }
 
     /// Replaces the challenges.
     #[must_use]
     pub fn with_challenges(mut self, challenges: Vec<Challenge>) -> Self {
-        self.challenges = challenges;
+        self.0.challenges = challenges;
         self
     }
 
     /// The kind of refusal.
     #[must_use]
     pub fn kind(&self) -> RejectionKind {
-        self.kind
+        self.0.kind
     }
 
     /// The HTTP status code.
     #[must_use]
     pub fn status(&self) -> u16 {
-        self.kind.status()
+        self.0.kind.status()
     }
 
     /// The error code for the response body.
     #[must_use]
     pub fn error_code(&self) -> &'static str {
-        self.kind.error_code()
+        self.0.kind.error_code()
     }
 
     /// The public, human-readable description.
     #[must_use]
     pub fn description(&self) -> &str {
-        &self.description
+        &self.0.description
     }
 
     /// The missing scopes, for `insufficient_scope`.
     #[must_use]
     pub fn scope(&self) -> Option<&Scopes> {
-        self.scope.as_ref()
+        self.0.scope.as_ref()
     }
 
     /// How long the client should wait, when it should.
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.0.retry_after
     }
 
     /// The `Retry-After` header value in whole seconds, rounded up, at least 1.
     #[must_use]
     pub fn retry_after_header(&self) -> Option<String> {
-        self.retry_after.map(|d| {
+        self.0.retry_after.map(|d| {
             let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
             secs.max(1).to_string()
         })
@@ -455,31 +458,31 @@ impl Rejection {
     /// The audit reason code (never sent to the client).
     #[must_use]
     pub fn reason(&self) -> &str {
-        &self.reason
+        &self.0.reason
     }
 
     /// The scheme that refused, when known.
     #[must_use]
     pub fn scheme(&self) -> Option<Scheme> {
-        self.scheme
+        self.0.scheme
     }
 
     /// The subject the request claimed, when known (audit only).
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.0.subject.as_deref()
     }
 
     /// The public id of the credential, when known (audit only).
     #[must_use]
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        self.0.key_id.as_deref()
     }
 
     /// The challenges, unrendered.
     #[must_use]
     pub fn challenges(&self) -> &[Challenge] {
-        &self.challenges
+        &self.0.challenges
     }
 
     /// The `WWW-Authenticate` header values, one per challenge. Bearer-style challenges carry
@@ -487,7 +490,7 @@ impl Rejection {
     /// parameters. Only 400, 401 and 403 `insufficient_scope` responses carry challenges.
     pub fn www_authenticate(&self) -> impl Iterator<Item = String> + '_ {
         let sends = matches!(
-            self.kind,
+            self.0.kind,
             RejectionKind::InvalidRequest
                 | RejectionKind::Unauthenticated
                 | RejectionKind::InvalidToken
@@ -495,10 +498,12 @@ impl Rejection {
                 | RejectionKind::InsufficientScope
         );
         let error = self
+            .0
             .kind
             .rfc6750_code()
-            .map(|code| (code, self.description.as_ref(), self.scope.as_ref()));
-        self.challenges
+            .map(|code| (code, self.0.description.as_ref(), self.0.scope.as_ref()));
+        self.0
+            .challenges
             .iter()
             .filter(move |_| sends)
             .map(move |c| c.render(error))
@@ -512,8 +517,8 @@ impl Rejection {
         out.push_str("{\"error\":");
         push_json_string(&mut out, self.error_code());
         out.push_str(",\"error_description\":");
-        push_json_string(&mut out, &self.description);
-        if let Some(scope) = &self.scope {
+        push_json_string(&mut out, &self.0.description);
+        if let Some(scope) = &self.0.scope {
             out.push_str(",\"scope\":");
             push_json_string(&mut out, &scope.to_string());
         }
@@ -541,10 +546,10 @@ impl fmt::Debug for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejection")
             .field("status", &self.status())
-            .field("kind", &self.kind)
-            .field("reason", &self.reason)
-            .field("scheme", &self.scheme)
-            .field("challenges", &self.challenges)
+            .field("kind", &self.0.kind)
+            .field("reason", &self.0.reason)
+            .field("scheme", &self.0.scheme)
+            .field("challenges", &self.0.challenges)
             .finish_non_exhaustive()
     }
 }
@@ -556,7 +561,7 @@ impl fmt::Display for Rejection {
             "{} {}: {}",
             self.status(),
             self.error_code(),
-            self.reason
+            self.0.reason
         )
     }
 }
