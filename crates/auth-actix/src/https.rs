@@ -1,0 +1,321 @@
+//! [`RequireHttps`]: credentials only over TLS, and HSTS on HTTPS responses.
+
+use std::fmt;
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{Error, HttpMessage};
+use auth_core::{Rejection, Scheme};
+use futures_util::future::LocalBoxFuture;
+
+use crate::middleware::refuse;
+
+/// Whether the request arrived over TLS, as [`RequireHttps`] decided it (directly or through
+/// a trusted proxy). [`Authenticate`](crate::Authenticate) reads it for
+/// [`AuthRequest::is_secure`](auth_core::AuthRequest::is_secure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportSecurity {
+    /// `true` when the client's connection was TLS.
+    pub secure: bool,
+}
+
+/// The header fields that carry credentials by default.
+pub const DEFAULT_CREDENTIAL_HEADERS: [&str; 7] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "signature",
+    "signature-input",
+    "x-signature",
+];
+
+/// The query parameters that carry credentials by default (RFC 6750 §2.3 `access_token`,
+/// API keys, OAuth client secrets).
+pub const DEFAULT_CREDENTIAL_PARAMS: [&str; 4] =
+    ["access_token", "api_key", "apikey", "client_secret"];
+
+/// Middleware that refuses credentials sent over plain HTTP (403 `https_required`) and sets
+/// `Strict-Transport-Security` on HTTPS responses (RFC 6797).
+///
+/// A request is HTTPS when the listener is TLS (`HttpServer::bind_rustls_0_23`), or when
+/// the peer is one of the [trusted proxies](RequireHttps::trusted_proxies) and says so in
+/// `X-Forwarded-Proto` or `Forwarded: proto=`. Those headers are ignored from anybody else:
+/// they are trivially forged.
+///
+/// By default only requests that *carry* a credential (see [`DEFAULT_CREDENTIAL_HEADERS`]
+/// and [`DEFAULT_CREDENTIAL_PARAMS`]) are refused over HTTP, so public routes stay
+/// reachable; [`RequireHttps::all_requests`] refuses every plain-HTTP request.
+///
+/// # Security
+///
+/// The refusal cannot un-send a credential: it teaches the client, and shows up in the audit
+/// log (reason `insecure_transport`), so the leaked credential can be rotated. Local
+/// development over `http://127.0.0.1` needs the loudly named
+/// [`RequireHttps::insecure_allow_loopback_http`].
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use auth_actix::RequireHttps;
+///
+/// let app = App::new()
+///     .wrap(RequireHttps::new().trusted_proxies(["10.0.0.2".parse().unwrap()]))
+///     .route("/", web::get().to(HttpResponse::Ok));
+/// ```
+#[derive(Clone)]
+pub struct RequireHttps {
+    config: Rc<Config>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    allow_loopback: bool,
+    all_requests: bool,
+    trusted_proxies: Vec<IpAddr>,
+    credential_headers: Vec<HeaderName>,
+    credential_params: Vec<String>,
+    hsts: Option<HeaderValue>,
+    hsts_max_age: Duration,
+    hsts_subdomains: bool,
+}
+
+impl Default for RequireHttps {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequireHttps {
+    /// The default HSTS `max-age`: one year (OWASP).
+    pub const DEFAULT_HSTS_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+    /// Refuses credentials over plain HTTP; HSTS of one year with `includeSubDomains`.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut config = Config {
+            allow_loopback: false,
+            all_requests: false,
+            trusted_proxies: Vec::new(),
+            credential_headers: DEFAULT_CREDENTIAL_HEADERS
+                .iter()
+                .map(|n| HeaderName::from_static(n))
+                .collect(),
+            credential_params: DEFAULT_CREDENTIAL_PARAMS
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            hsts: None,
+            hsts_max_age: Self::DEFAULT_HSTS_MAX_AGE,
+            hsts_subdomains: true,
+        };
+        config.hsts = Some(hsts_value(config.hsts_max_age, config.hsts_subdomains));
+        Self {
+            config: Rc::new(config),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Rc::make_mut(&mut self.config));
+        self
+    }
+
+    /// **Local development only.** Accepts credentials over plain HTTP from loopback peers
+    /// (`127.0.0.0/8`, `::1`) that are not trusted proxies. Anything on the machine can then
+    /// read them off the loopback interface; never enable it on a server others reach.
+    #[must_use]
+    pub fn insecure_allow_loopback_http(self) -> Self {
+        self.edit(|c| c.allow_loopback = true)
+    }
+
+    /// Refuses *every* plain-HTTP request, not only those carrying credentials (right for
+    /// token endpoints, where the credential may be in the body).
+    #[must_use]
+    pub fn all_requests(self) -> Self {
+        self.edit(|c| c.all_requests = true)
+    }
+
+    /// The proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=`
+    /// headers are believed.
+    #[must_use]
+    pub fn trusted_proxies(self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        let proxies: Vec<IpAddr> = proxies.into_iter().map(canonical).collect();
+        self.edit(|c| c.trusted_proxies = proxies)
+    }
+
+    /// Adds a header field that carries credentials (an application's own token header).
+    #[must_use]
+    pub fn credential_header(self, name: HeaderName) -> Self {
+        self.edit(|c| c.credential_headers.push(name))
+    }
+
+    /// Adds a query parameter that carries credentials.
+    #[must_use]
+    pub fn credential_param(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.edit(|c| c.credential_params.push(name))
+    }
+
+    /// Sets the HSTS `max-age` (default one year). A zero `max-age` tells browsers to forget
+    /// the policy; use [`RequireHttps::insecure_without_hsts`] to send no header at all.
+    #[must_use]
+    pub fn hsts_max_age(self, max_age: Duration) -> Self {
+        self.edit(|c| {
+            c.hsts_max_age = max_age;
+            c.hsts = Some(hsts_value(max_age, c.hsts_subdomains));
+        })
+    }
+
+    /// Whether HSTS covers subdomains (default `true`).
+    #[must_use]
+    pub fn hsts_include_subdomains(self, include: bool) -> Self {
+        self.edit(|c| {
+            c.hsts_subdomains = include;
+            c.hsts = Some(hsts_value(c.hsts_max_age, include));
+        })
+    }
+
+    /// Sends no `Strict-Transport-Security` header, leaving browsers open to SSL-stripping
+    /// on their first plain-HTTP request. Only for deployments where a proxy sets HSTS.
+    #[must_use]
+    pub fn insecure_without_hsts(self) -> Self {
+        self.edit(|c| c.hsts = None)
+    }
+}
+
+impl fmt::Debug for RequireHttps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireHttps")
+            .field("allow_loopback", &self.config.allow_loopback)
+            .field("all_requests", &self.config.all_requests)
+            .field("trusted_proxies", &self.config.trusted_proxies)
+            .field("hsts", &self.config.hsts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hsts_value(max_age: Duration, subdomains: bool) -> HeaderValue {
+    let text = if subdomains {
+        format!("max-age={}; includeSubDomains", max_age.as_secs())
+    } else {
+        format!("max-age={}", max_age.as_secs())
+    };
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("max-age=31536000"))
+}
+
+/// IPv4-mapped IPv6 addresses compare as the IPv4 address they carry.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+impl Config {
+    /// Whether the client's connection was TLS, and whether it came through a trusted proxy.
+    fn transport(&self, req: &ServiceRequest) -> (bool, bool) {
+        let peer = req.peer_addr().map(|a| canonical(a.ip()));
+        let proxied = peer.is_some_and(|ip| self.trusted_proxies.contains(&ip));
+        if proxied && let Some(proto) = forwarded_proto(req) {
+            return (proto.eq_ignore_ascii_case("https"), true);
+        }
+        (req.app_config().secure(), proxied)
+    }
+
+    fn carries_credentials(&self, req: &ServiceRequest) -> bool {
+        let headers = req.headers();
+        if self.credential_headers.iter().any(|n| headers.contains_key(n)) {
+            return true;
+        }
+        req.query_string()
+            .split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+            .any(|key| self.credential_params.iter().any(|p| p == key))
+    }
+}
+
+/// The protocol a proxy reports: `X-Forwarded-Proto` (first value), else RFC 7239
+/// `Forwarded: proto=` (first element).
+fn forwarded_proto(req: &ServiceRequest) -> Option<String> {
+    let headers = req.headers();
+    if let Some(value) = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+        return value.split(',').next().map(|p| p.trim().to_owned());
+    }
+    let forwarded = headers.get(header::FORWARDED)?.to_str().ok()?;
+    let first = forwarded.split(',').next()?;
+    first.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        key.eq_ignore_ascii_case("proto")
+            .then(|| value.trim_matches('"').to_owned())
+    })
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequireHttps
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequireHttpsMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireHttpsMiddleware {
+            service: Rc::new(service),
+            config: Rc::clone(&self.config),
+        }))
+    }
+}
+
+/// The service [`RequireHttps`] wraps around the inner one.
+#[derive(Debug)]
+pub struct RequireHttpsMiddleware<S> {
+    service: Rc<S>,
+    config: Rc<Config>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireHttpsMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let config = Rc::clone(&self.config);
+        Box::pin(async move {
+            let (secure, proxied) = config.transport(&req);
+            if !secure && (config.all_requests || config.carries_credentials(&req)) {
+                let loopback_ok = config.allow_loopback
+                    && !proxied
+                    && req.peer_addr().is_some_and(|a| canonical(a.ip()).is_loopback());
+                if !loopback_ok {
+                    let scheme = Scheme::custom("transport");
+                    return Ok(refuse(req, scheme, Rejection::insecure_transport()));
+                }
+            }
+            req.extensions_mut().insert(TransportSecurity { secure });
+            let mut response = service.call(req).await?;
+            if secure && let Some(hsts) = &config.hsts {
+                let headers = response.headers_mut();
+                if !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+                    headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+                }
+            }
+            Ok(response.map_into_left_body())
+        })
+    }
+}

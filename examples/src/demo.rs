@@ -1,0 +1,309 @@
+//! The demo server: every scheme of the toolkit on one actix-web server.
+//!
+//! `cargo xtask demo` runs it (`cargo xtask demo -- --help` lists the flags). On start it
+//! prints what it serves and a ready-to-paste `curl` for each route; with
+//! `--credentials FILE` it writes every credential it generated to a JSON file (mode 0600)
+//! so scripts and tests can drive it. The format is documented in the README.
+//!
+//! Plain HTTP is allowed only from loopback clients (the demo is a local tool); with
+//! `--tls` it serves HTTPS with a self-signed certificate generated at start and written
+//! beside the credentials file.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use auth_actix::RequireHttps;
+use serde_json::{Value, json};
+
+/// How to run the demo.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Address to listen on (default `127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Where to write the generated credentials (JSON), if anywhere.
+    pub credentials: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate generated at start.
+    pub tls: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            credentials: None,
+            tls: false,
+        }
+    }
+}
+
+/// One route the demo serves, for the banner and the credentials file.
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path.
+    pub path: &'static str,
+    /// What it shows.
+    pub description: &'static str,
+    /// Extra `curl` arguments (credentials), if the route needs any.
+    pub curl_args: String,
+}
+
+/// A started demo server.
+pub struct Demo {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The base URL (`http://` or `https://`).
+    pub base_url: String,
+    /// The self-signed certificate (PEM) when serving HTTPS.
+    pub cert_pem: Option<String>,
+    /// Where the certificate was written, when serving HTTPS.
+    pub cert_path: Option<PathBuf>,
+    /// The credentials document (what `--credentials` writes).
+    pub credentials: Value,
+    /// The routes it serves.
+    pub routes: Vec<RouteInfo>,
+    server: Option<Server>,
+    handle: ServerHandle,
+}
+
+/// A failure to start the demo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// Binding the address or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The TLS certificate could not be made or loaded.
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+}
+
+struct Tls {
+    server_config: rustls::ServerConfig,
+    cert_pem: String,
+}
+
+fn self_signed() -> Result<Tls, DemoError> {
+    let tls = |e: &dyn std::fmt::Display| DemoError::Tls(e.to_string());
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(|e| tls(&e))?;
+    let cert_der = rustls_pki_types::CertificateDer::from(certified.cert.der().to_vec());
+    let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(
+        rustls_pki_types::PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()),
+    );
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(&e))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der], key_der)
+        .map_err(|e| tls(&e))?;
+    Ok(Tls {
+        server_config,
+        cert_pem: certified.cert.pem(),
+    })
+}
+
+/// Writes `contents` to `path`, readable by the owner only (it holds secrets).
+fn write_private(path: &Path, contents: &str) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
+}
+
+fn routes() -> Vec<RouteInfo> {
+    vec![
+        RouteInfo {
+            method: "GET",
+            path: "/",
+            description: "public: what this server serves",
+            curl_args: String::new(),
+        },
+        RouteInfo {
+            method: "GET",
+            path: "/health",
+            description: "public: liveness",
+            curl_args: String::new(),
+        },
+    ]
+}
+
+async fn index(routes: web::Data<Vec<RouteInfo>>) -> HttpResponse {
+    let listed: Vec<Value> = routes
+        .iter()
+        .map(|r| json!({"method": r.method, "path": r.path, "description": r.description}))
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "name": "auth-rs demo",
+        "routes": listed,
+    }))
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Binds and starts the demo (the returned server must be run: [`Demo::run`], or
+/// [`Demo::spawn`] inside an actix runtime).
+///
+/// # Errors
+///
+/// [`DemoError`] when the address cannot be bound, a file cannot be written, or TLS set-up
+/// fails.
+pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
+    let tls = if config.tls { Some(self_signed()?) } else { None };
+    let routes = routes();
+    let loopback_http = !config.tls && config.listen.ip().is_loopback();
+
+    let app_routes = routes.clone();
+    let server = HttpServer::new(move || {
+        let mut https = RequireHttps::new();
+        if loopback_http {
+            // Local development: the demo listens on loopback only, so plain HTTP from
+            // loopback clients is accepted. Any other client must use --tls.
+            https = https.insecure_allow_loopback_http();
+        }
+        App::new()
+            .wrap(https)
+            .app_data(web::Data::new(app_routes.clone()))
+            .route("/", web::get().to(index))
+            .route("/health", web::get().to(health))
+    })
+    .workers(2);
+
+    let (server, cert_pem) = match tls {
+        Some(tls) => (
+            server.bind_rustls_0_23(config.listen, tls.server_config)?,
+            Some(tls.cert_pem),
+        ),
+        None => (server.bind(config.listen)?, None),
+    };
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| io::Error::other("the server bound no address"))?;
+    let scheme = if cert_pem.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{addr}");
+
+    let cert_path = match &cert_pem {
+        Some(pem) => {
+            let dir = config
+                .credentials
+                .as_ref()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::env::temp_dir().join("auth-rs-demo"));
+            let path = dir.join("demo-cert.pem");
+            write_private(&path, pem)?;
+            Some(path)
+        }
+        None => None,
+    };
+
+    let credentials = json!({
+        "base_url": base_url,
+        "tls": cert_path.as_ref().map(|p| json!({"ca_cert": p})),
+        "credentials": {},
+    });
+    if let Some(path) = &config.credentials {
+        let text = serde_json::to_string_pretty(&credentials).map_err(io::Error::other)?;
+        write_private(path, &text)?;
+    }
+
+    let server = server.disable_signals().run();
+    let handle = server.handle();
+    Ok(Demo {
+        addr,
+        base_url,
+        cert_pem,
+        cert_path,
+        credentials,
+        routes,
+        server: Some(server),
+        handle,
+    })
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("addr", &self.addr)
+            .field("base_url", &self.base_url)
+            .field("cert_path", &self.cert_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Demo {
+    /// What the demo prints on start: the URL, each route with a ready-to-paste `curl`.
+    #[must_use]
+    pub fn banner(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "auth-rs demo listening on {}", self.base_url);
+        let cacert = self
+            .cert_path
+            .as_ref()
+            .map(|p| format!(" --cacert {}", p.display()))
+            .unwrap_or_default();
+        if self.cert_pem.is_none() {
+            let _ = writeln!(
+                out,
+                "plain HTTP: credentials are accepted from loopback clients only (run with --tls to serve HTTPS)"
+            );
+        } else {
+            let _ = writeln!(out, "self-signed certificate:{cacert}");
+        }
+        let _ = writeln!(out);
+        for route in &self.routes {
+            let _ = writeln!(out, "  {} {}  ({})", route.method, route.path, route.description);
+            let _ = writeln!(
+                out,
+                "    curl -i{cacert}{} {}{}",
+                route.curl_args, self.base_url, route.path
+            );
+        }
+        out
+    }
+
+    /// A handle to stop the server.
+    #[must_use]
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Runs the server until it stops.
+    ///
+    /// # Errors
+    ///
+    /// The server's I/O error.
+    pub async fn run(mut self) -> io::Result<()> {
+        match self.server.take() {
+            Some(server) => server.await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the server in the background on the current actix runtime.
+    pub fn spawn(&mut self) {
+        if let Some(server) = self.server.take() {
+            actix_web::rt::spawn(server);
+        }
+    }
+}
