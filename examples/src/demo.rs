@@ -167,7 +167,11 @@ async fn health() -> HttpResponse {
 /// [`DemoError`] when the address cannot be bound, a file cannot be written, or TLS set-up
 /// fails.
 pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
-    let tls = if config.tls { Some(self_signed()?) } else { None };
+    let tls = if config.tls {
+        Some(self_signed()?)
+    } else {
+        None
+    };
     let routes = routes();
     let loopback_http = !config.tls && config.listen.ip().is_loopback();
 
@@ -272,7 +276,11 @@ impl Demo {
         }
         let _ = writeln!(out);
         for route in &self.routes {
-            let _ = writeln!(out, "  {} {}  ({})", route.method, route.path, route.description);
+            let _ = writeln!(
+                out,
+                "  {} {}  ({})",
+                route.method, route.path, route.description
+            );
             let _ = writeln!(
                 out,
                 "    curl -i{cacert}{} {}{}",

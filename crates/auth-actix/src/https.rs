@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -71,7 +72,7 @@ pub const DEFAULT_CREDENTIAL_PARAMS: [&str; 4] =
 /// ```
 #[derive(Clone)]
 pub struct RequireHttps {
-    config: Rc<Config>,
+    config: Arc<Config>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,12 +118,12 @@ impl RequireHttps {
         };
         config.hsts = Some(hsts_value(config.hsts_max_age, config.hsts_subdomains));
         Self {
-            config: Rc::new(config),
+            config: Arc::new(config),
         }
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        f(Rc::make_mut(&mut self.config));
+        f(Arc::make_mut(&mut self.config));
         self
     }
 
@@ -230,7 +231,11 @@ impl Config {
 
     fn carries_credentials(&self, req: &ServiceRequest) -> bool {
         let headers = req.headers();
-        if self.credential_headers.iter().any(|n| headers.contains_key(n)) {
+        if self
+            .credential_headers
+            .iter()
+            .any(|n| headers.contains_key(n))
+        {
             return true;
         }
         req.query_string()
@@ -244,7 +249,10 @@ impl Config {
 /// `Forwarded: proto=` (first element).
 fn forwarded_proto(req: &ServiceRequest) -> Option<String> {
     let headers = req.headers();
-    if let Some(value) = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         return value.split(',').next().map(|p| p.trim().to_owned());
     }
     let forwarded = headers.get(header::FORWARDED)?.to_str().ok()?;
@@ -270,7 +278,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequireHttpsMiddleware {
             service: Rc::new(service),
-            config: Rc::clone(&self.config),
+            config: Arc::clone(&self.config),
         }))
     }
 }
@@ -279,7 +287,7 @@ where
 #[derive(Debug)]
 pub struct RequireHttpsMiddleware<S> {
     service: Rc<S>,
-    config: Rc<Config>,
+    config: Arc<Config>,
 }
 
 impl<S, B> Service<ServiceRequest> for RequireHttpsMiddleware<S>
@@ -295,13 +303,15 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let config = Rc::clone(&self.config);
+        let config = Arc::clone(&self.config);
         Box::pin(async move {
             let (secure, proxied) = config.transport(&req);
             if !secure && (config.all_requests || config.carries_credentials(&req)) {
                 let loopback_ok = config.allow_loopback
                     && !proxied
-                    && req.peer_addr().is_some_and(|a| canonical(a.ip()).is_loopback());
+                    && req
+                        .peer_addr()
+                        .is_some_and(|a| canonical(a.ip()).is_loopback());
                 if !loopback_ok {
                     let scheme = Scheme::custom("transport");
                     return Ok(refuse(req, scheme, Rejection::insecure_transport()));

@@ -335,7 +335,11 @@ async fn buffer_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, Re
     let mut buffer = BytesMut::with_capacity(declared.map_or(0, |len| len as usize));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            Rejection::invalid_request(Vec::new(), "The request body could not be read", "body_unreadable")
+            Rejection::invalid_request(
+                Vec::new(),
+                "The request body could not be read",
+                "body_unreadable",
+            )
         })?;
         if buffer.len() + chunk.len() > limit {
             return Err(Rejection::payload_too_large());

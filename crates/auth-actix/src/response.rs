@@ -13,8 +13,7 @@ use auth_core::Rejection;
 /// reason is not in it).
 #[must_use]
 pub fn rejection_response(rejection: &Rejection) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut response = HttpResponse::build(status);
     for challenge in rejection.www_authenticate() {
         // Challenge rendering drops every byte a header value may not hold, so this only

@@ -2,6 +2,7 @@
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -42,7 +43,7 @@ use crate::middleware::{AuthChallenges, check_scopes, refuse};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RequireScopes {
-    required: Rc<Scopes>,
+    required: Arc<Scopes>,
 }
 
 impl RequireScopes {
@@ -50,7 +51,7 @@ impl RequireScopes {
     #[must_use]
     pub fn new(required: Scopes) -> Self {
         Self {
-            required: Rc::new(required),
+            required: Arc::new(required),
         }
     }
 }
@@ -69,7 +70,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequireScopesMiddleware {
             service: Rc::new(service),
-            required: Rc::clone(&self.required),
+            required: Arc::clone(&self.required),
         }))
     }
 }
@@ -78,7 +79,7 @@ where
 #[derive(Debug)]
 pub struct RequireScopesMiddleware<S> {
     service: Rc<S>,
-    required: Rc<Scopes>,
+    required: Arc<Scopes>,
 }
 
 impl<S, B> Service<ServiceRequest> for RequireScopesMiddleware<S>
@@ -94,7 +95,7 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let required = Rc::clone(&self.required);
+        let required = Arc::clone(&self.required);
         Box::pin(async move {
             let verdict = {
                 let extensions = req.extensions();

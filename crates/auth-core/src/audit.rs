@@ -15,13 +15,13 @@
 //! credential itself is never part of an event: authenticators put only public ids in
 //! [`Principal::key_id`](crate::Principal::key_id) and
 //! [`Rejection::with_key_id`](crate::Rejection::with_key_id), and values that came from the
-//! request are logged with `Debug` formatting (escaped) and cut to
+//! request have control characters escaped (`\n`, `\u{1b}`) and are cut to
 //! [`MAX_FIELD_LEN`] characters, so they cannot forge log lines.
 //!
 //! Route the events with any `tracing` subscriber, e.g. to a separate audit file:
 //! `tracing_subscriber::filter::Targets::new().with_target("auth::audit", Level::INFO)`.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use crate::{AuthRequest, Authenticator, Outcome, Scheme};
 
@@ -31,15 +31,24 @@ pub const AUDIT_TARGET: &str = "auth::audit";
 /// The longest request-supplied value (subject, key id) an event carries, in characters.
 pub const MAX_FIELD_LEN: usize = 128;
 
-/// A value from the request, shown escaped and cut to [`MAX_FIELD_LEN`] characters.
+/// A value from the request, control characters escaped, cut to [`MAX_FIELD_LEN`]
+/// characters.
 struct Clipped<'a>(&'a str);
 
-impl fmt::Debug for Clipped<'_> {
+impl fmt::Display for Clipped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.char_indices().nth(MAX_FIELD_LEN) {
-            Some((cut, _)) => write!(f, "{:?}...", &self.0[..cut]),
-            None => write!(f, "{:?}", self.0),
+        let mut chars = self.0.chars();
+        for c in chars.by_ref().take(MAX_FIELD_LEN) {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
         }
+        if chars.next().is_some() {
+            f.write_str("...")?;
+        }
+        Ok(())
     }
 }
 
@@ -69,11 +78,11 @@ pub fn record(scheme: Scheme, outcome: &Outcome, request: &AuthRequest<'_>) {
             outcome = "success",
             reason = "ok",
             status = 200_u16,
-            subject = ?Clipped(principal.subject()),
-            key_id = principal.key_id().map(|k| tracing::field::debug(Clipped(k))),
+            subject = %Clipped(principal.subject()),
+            key_id = principal.key_id().map(|k| tracing::field::display(Clipped(k))),
             peer,
-            method = ?method,
-            path = ?path,
+            method = %method,
+            path = %path,
             "authenticated"
         ),
         Outcome::NoCredential => tracing::info!(
@@ -83,8 +92,8 @@ pub fn record(scheme: Scheme, outcome: &Outcome, request: &AuthRequest<'_>) {
             reason = "no_credential",
             status = 401_u16,
             peer,
-            method = ?method,
-            path = ?path,
+            method = %method,
+            path = %path,
             "no credential"
         ),
         Outcome::Rejected(rejection) => record_rejection(scheme, rejection, request),
@@ -100,11 +109,11 @@ pub fn record_rejection(scheme: Scheme, rejection: &crate::Rejection, request: &
         outcome = "rejected",
         reason = rejection.reason(),
         status = rejection.status(),
-        subject = rejection.subject().map(|s| tracing::field::debug(Clipped(s))),
-        key_id = rejection.key_id().map(|k| tracing::field::debug(Clipped(k))),
+        subject = rejection.subject().map(|s| tracing::field::display(Clipped(s))),
+        key_id = rejection.key_id().map(|k| tracing::field::display(Clipped(k))),
         peer = request.peer().map(tracing::field::display),
-        method = ?Clipped(request.method()),
-        path = ?Clipped(request.path()),
+        method = %Clipped(request.method()),
+        path = %Clipped(request.path()),
         "rejected"
     );
 }
@@ -115,10 +124,11 @@ mod tests {
 
     #[test]
     fn clipped_escapes_and_cuts() {
-        assert_eq!(format!("{:?}", Clipped("a\nb")), r#""a\nb""#);
+        assert_eq!(Clipped("a\nb\u{1b}[31m").to_string(), r"a\nb\u{1b}[31m");
+        assert_eq!(Clipped("caf\u{e9}").to_string(), "caf\u{e9}");
         let long = "x".repeat(MAX_FIELD_LEN + 10);
-        let shown = format!("{:?}", Clipped(&long));
-        assert_eq!(shown.len(), MAX_FIELD_LEN + 2 + 3);
-        assert!(shown.ends_with("\"..."));
+        let shown = Clipped(&long).to_string();
+        assert_eq!(shown.len(), MAX_FIELD_LEN + 3);
+        assert!(shown.ends_with("x..."));
     }
 }

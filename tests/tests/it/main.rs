@@ -1,1 +1,6 @@
+//! Cross-crate end-to-end tests: real actix-web servers on 127.0.0.1:0, driven over HTTP.
 
+mod demo;
+mod foundation;
+mod tidy;
+mod transport;

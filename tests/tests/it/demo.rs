@@ -1,0 +1,98 @@
+//! The demo server, started the way `cargo xtask demo` starts it.
+
+use auth_examples::demo::{self, DemoConfig};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn config(tls: bool, dir: &std::path::Path) -> DemoConfig {
+    DemoConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        credentials: Some(dir.join("credentials.json")),
+        tls,
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("auth-rs-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[actix_web::test]
+async fn the_demo_answers_over_https_with_tls() {
+    let dir = temp_dir("demo-tls");
+    let mut demo = demo::start(&config(true, &dir)).unwrap();
+    demo.spawn();
+    assert!(demo.base_url.starts_with("https://127.0.0.1:"));
+
+    // The certificate is written beside the credentials file, which names it.
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("credentials.json")).unwrap())
+            .unwrap();
+    let cert_path = credentials["tls"]["ca_cert"].as_str().unwrap();
+    assert_eq!(std::path::Path::new(cert_path), dir.join("demo-cert.pem"));
+    let pem = std::fs::read(cert_path).unwrap();
+
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(auth_tests::REQUEST_TIMEOUT)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/health", demo.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+    demo.handle().stop(false).await;
+}
+
+#[actix_web::test]
+async fn the_demo_serves_its_routes_and_prints_a_curl_for_each() {
+    let dir = temp_dir("demo-plain");
+    let mut demo = demo::start(&config(false, &dir)).unwrap();
+    demo.spawn();
+
+    let banner = demo.banner();
+    for route in &demo.routes {
+        let curl = format!("curl -i {}{}", demo.base_url, route.path);
+        assert!(banner.contains(&curl), "banner lacks `{curl}`:\n{banner}");
+    }
+
+    let index: Value = auth_tests::client()
+        .get(format!("{}/", demo.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = index["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/", "/health"]);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("credentials.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the credentials file is private");
+    }
+    demo.handle().stop(false).await;
+}
