@@ -74,13 +74,11 @@ impl TestApp {
     }
 
     /// A GET request to `path`.
-    #[must_use]
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(self.url(path))
     }
 
     /// A POST request to `path`.
-    #[must_use]
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(path))
     }

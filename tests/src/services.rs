@@ -1,6 +1,6 @@
 //! The service-backed suites: where their services are, and whether they must run.
 //!
-//! A suite calls [`redis_url`] or [`postgres_url`]. When the service answers, the suite
+//! A suite calls [`REDIS`]`.for_suite(..)` or [`POSTGRES`]`.for_suite(..)`. When the service answers, the suite
 //! runs. When it does not:
 //! - under `cargo xtask ci` (`AUTH_REQUIRE_SERVICES=1`), the suite fails: CI must test the
 //!   real backends;

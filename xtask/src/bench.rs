@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::util::{cargo, root, exec as run_command};
+use crate::util::{cargo, exec as run_command, root};
 
 /// `(package, bench)` for each `crates/<package>/benches/<bench>.rs`.
 fn benches() -> Vec<(String, String)> {
@@ -34,7 +34,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let args = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
     let benches = benches();
     if benches.is_empty() {
-        println!("no benchmarks yet: each scheme adds criterion benches under crates/<crate>/benches/");
+        println!(
+            "no benchmarks yet: each scheme adds criterion benches under crates/<crate>/benches/"
+        );
         return Ok(());
     }
     for (package, bench) in benches {

@@ -25,9 +25,13 @@ fn clippy() -> Result<(), String> {
 }
 
 fn doc() -> Result<(), String> {
-    exec(cargo()
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .args(["doc", "--workspace", "--no-deps", "--all-features", "--locked"]))
+    exec(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+        "--locked",
+    ]))
 }
 
 /// fmt, clippy and docs.

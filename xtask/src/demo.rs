@@ -6,7 +6,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let args = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
     run_command(
         cargo()
-            .args(["run", "--quiet", "--package", "auth-examples", "--bin", "demo", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                "auth-examples",
+                "--bin",
+                "demo",
+                "--",
+            ])
             .args(args),
     )
 }

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::util::{cargo, root, exec as run_command};
+use crate::util::{cargo, exec as run_command, root};
 
 /// The fuzz targets (`fuzz/fuzz_targets/<name>.rs`).
 pub(crate) fn targets() -> Vec<String> {
@@ -20,18 +20,24 @@ pub(crate) fn targets() -> Vec<String> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let seconds = if args.iter().any(|a| a == "--smoke") { "10" } else { "60" };
+    let seconds = if args.iter().any(|a| a == "--smoke") {
+        "10"
+    } else {
+        "60"
+    };
     let targets = targets();
     if targets.is_empty() {
         println!("no fuzz targets yet: fuzz/fuzz_targets/ does not exist");
         return Ok(());
     }
     for target in targets {
-        run_command(
-            cargo()
-                .current_dir(root().join("fuzz"))
-                .args(["fuzz", "run", &target, "--", &format!("-max_total_time={seconds}")]),
-        )?;
+        run_command(cargo().current_dir(root().join("fuzz")).args([
+            "fuzz",
+            "run",
+            &target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+        ]))?;
     }
     Ok(())
 }
