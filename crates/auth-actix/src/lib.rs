@@ -17,7 +17,11 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | *(none yet)* | each scheme crate adds its own feature (`basic`, `apikey`, `jwt`, ...) as it lands | |
+//! | `basic` | HTTP Basic: [`basic::middleware`] and the `auth-basic` types | no |
+//! | `apikey` | API keys: the `auth-apikey` types and the `ApiKeyInfo` extractor | no |
+//!
+//! The remaining schemes (`jwt`, `hmac`, `session`, `oauth2`) add their features as they
+//! land.
 //!
 //! # Quick start
 //!
@@ -85,8 +89,14 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "apikey")]
+pub mod apikey;
+#[cfg(feature = "basic")]
+pub mod basic;
 mod extract;
 mod headers;
+#[cfg(feature = "hmac")]
+pub mod hmac;
 mod https;
 mod middleware;
 mod response;

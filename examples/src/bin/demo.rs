@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         .init();
 
     let result = actix_web::rt::System::new().block_on(async move {
-        let demo = demo::start(&config)?;
+        let demo = demo::start(&config).await?;
         print!("{}", demo.banner());
         if let Some(path) = &config.credentials {
             println!("\ncredentials written to {}", path.display());

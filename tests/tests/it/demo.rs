@@ -21,7 +21,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 #[actix_web::test]
 async fn the_demo_answers_over_https_with_tls() {
     let dir = temp_dir("demo-tls");
-    let mut demo = demo::start(&config(true, &dir)).unwrap();
+    let mut demo = demo::start(&config(true, &dir)).await.unwrap();
     demo.spawn();
     assert!(demo.base_url.starts_with("https://127.0.0.1:"));
 
@@ -60,12 +60,12 @@ async fn the_demo_answers_over_https_with_tls() {
 #[actix_web::test]
 async fn the_demo_serves_its_routes_and_prints_a_curl_for_each() {
     let dir = temp_dir("demo-plain");
-    let mut demo = demo::start(&config(false, &dir)).unwrap();
+    let mut demo = demo::start(&config(false, &dir)).await.unwrap();
     demo.spawn();
 
     let banner = demo.banner();
     for route in &demo.routes {
-        let curl = format!("curl -i {}{}", demo.base_url, route.path);
+        let curl = format!("curl -i{} {}{}", route.curl_args, demo.base_url, route.path);
         assert!(banner.contains(&curl), "banner lacks `{curl}`:\n{banner}");
     }
 
@@ -83,7 +83,9 @@ async fn the_demo_serves_its_routes_and_prints_a_curl_for_each() {
         .iter()
         .map(|r| r["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["/", "/health"]);
+    let served: Vec<&str> = demo.routes.iter().map(|r| r.path).collect();
+    assert_eq!(paths, served);
+    assert!(paths.starts_with(&["/", "/health"]));
 
     #[cfg(unix)]
     {
@@ -93,6 +95,50 @@ async fn the_demo_serves_its_routes_and_prints_a_curl_for_each() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "the credentials file is private");
+    }
+    demo.handle().stop(false).await;
+}
+
+#[actix_web::test]
+async fn every_scheme_route_accepts_the_credentials_from_the_file_and_refuses_none() {
+    let dir = temp_dir("demo-schemes");
+    let mut demo = demo::start(&config(false, &dir)).await.unwrap();
+    demo.spawn();
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("credentials.json")).unwrap())
+            .unwrap();
+    let credentials = &file["credentials"];
+    let client = auth_tests::client();
+    let url = |path: &str| format!("{}{}", demo.base_url, path);
+
+    // Basic: the article's user, with the header the file gives.
+    let basic = &credentials["basic"];
+    assert_eq!(basic["username"], "myUser");
+    let ok = client
+        .get(url("/basic/protected"))
+        .header("Authorization", basic["authorization"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.json::<Value>().await.unwrap()["message"], "Hello myUser");
+
+    // API key: the minted key in the header the file names.
+    let api_key = &credentials["api_key"];
+    let ok = client
+        .get(url("/apikey/protected"))
+        .header(
+            api_key["header"].as_str().unwrap(),
+            api_key["key"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    for path in ["/basic/protected", "/apikey/protected"] {
+        let refused = client.get(url(path)).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
     demo.handle().stop(false).await;
 }

@@ -1,6 +1,9 @@
 //! Cross-crate end-to-end tests: real actix-web servers on 127.0.0.1:0, driven over HTTP.
 
+mod apikey;
+mod basic;
 mod demo;
 mod foundation;
+mod hmac;
 mod tidy;
 mod transport;

@@ -9,6 +9,10 @@
 //! `--tls` it serves HTTPS with a self-signed certificate generated at start and written
 //! beside the credentials file.
 
+mod apikey;
+mod basic;
+mod hmac;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -55,6 +59,23 @@ pub struct RouteInfo {
     pub curl_args: String,
 }
 
+/// What a scheme adds to the demo: its routes, its app configuration and the credentials
+/// it generated. Each scheme module (`demo/<scheme>.rs`) builds one in `setup()`, and
+/// [`start`] mounts them all.
+pub(crate) struct SchemePart {
+    /// The key under `"credentials"` in the credentials file (`"basic"`, `"api_key"`, ...).
+    pub(crate) name: &'static str,
+    /// The routes it serves (for the banner and `GET /`).
+    pub(crate) routes: Vec<RouteInfo>,
+    /// The credentials it generated, written to the credentials file.
+    pub(crate) credentials: Value,
+    /// Lines for the banner (the demo user, the minted key, ...). Never secrets the
+    /// credentials file does not also hold.
+    pub(crate) banner: Vec<String>,
+    /// Mounts its routes on each worker's app.
+    pub(crate) configure: Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
+}
+
 /// A started demo server.
 pub struct Demo {
     /// The address it listens on.
@@ -69,6 +90,7 @@ pub struct Demo {
     pub credentials: Value,
     /// The routes it serves.
     pub routes: Vec<RouteInfo>,
+    scheme_banner: Vec<String>,
     server: Option<Server>,
     handle: ServerHandle,
 }
@@ -83,6 +105,14 @@ pub enum DemoError {
     /// The TLS certificate could not be made or loaded.
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    /// A scheme could not set up its demo credentials.
+    #[error("{scheme} set-up failed: {message}")]
+    Scheme {
+        /// The scheme.
+        scheme: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 struct Tls {
@@ -159,20 +189,53 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Binds and starts the demo (the returned server must be run: [`Demo::run`], or
-/// [`Demo::spawn`] inside an actix runtime).
+/// Every scheme's part of the demo, in the order they are mounted.
+async fn scheme_parts(config: &DemoConfig) -> Result<Vec<SchemePart>, DemoError> {
+    // Each scheme adds its module (`demo/<scheme>.rs`) and one line here.
+    Ok(vec![basic::setup(config).await?, apikey::setup().await?])
+}
+
+/// `len` random characters from `[A-Za-z0-9]`, for generated demo secrets.
+pub(crate) fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    let mut buf = [0_u8; 64];
+    while out.len() < len {
+        getrandom::getrandom(&mut buf).expect("OS randomness");
+        // 248 = 4 * 62: rejecting bytes >= 248 keeps the choice uniform.
+        for &b in buf.iter().filter(|&&b| b < 248) {
+            if out.len() == len {
+                break;
+            }
+            out.push(char::from(ALPHABET[usize::from(b % 62)]));
+        }
+    }
+    out
+}
+
+/// Generates the schemes' credentials, binds and starts the demo (the returned server must
+/// be run: [`Demo::run`], or [`Demo::spawn`] inside an actix runtime).
 ///
 /// # Errors
 ///
 /// [`DemoError`] when the address cannot be bound, a file cannot be written, or TLS set-up
 /// fails.
-pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
+pub async fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
     let tls = if config.tls {
         Some(self_signed()?)
     } else {
         None
     };
-    let routes = routes();
+    let parts: Vec<SchemePart> = scheme_parts(config).await?;
+    let mut routes = routes();
+    let mut scheme_banner = Vec::new();
+    let mut scheme_credentials = serde_json::Map::new();
+    for part in &parts {
+        routes.extend(part.routes.iter().cloned());
+        scheme_banner.extend(part.banner.iter().cloned());
+        scheme_credentials.insert(part.name.to_owned(), part.credentials.clone());
+    }
+    let configures: Vec<_> = parts.iter().map(|p| Arc::clone(&p.configure)).collect();
     let loopback_http = !config.tls && config.listen.ip().is_loopback();
 
     let app_routes = routes.clone();
@@ -188,6 +251,11 @@ pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
             .app_data(web::Data::new(app_routes.clone()))
             .route("/", web::get().to(index))
             .route("/health", web::get().to(health))
+            .configure(|cfg| {
+                for configure in &configures {
+                    configure(cfg);
+                }
+            })
     })
     .workers(2);
 
@@ -224,7 +292,7 @@ pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
     let credentials = json!({
         "base_url": base_url,
         "tls": cert_path.as_ref().map(|p| json!({"ca_cert": p})),
-        "credentials": {},
+        "credentials": scheme_credentials,
     });
     if let Some(path) = &config.credentials {
         let text = serde_json::to_string_pretty(&credentials).map_err(io::Error::other)?;
@@ -240,6 +308,7 @@ pub fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
         cert_path,
         credentials,
         routes,
+        scheme_banner,
         server: Some(server),
         handle,
     })
@@ -273,6 +342,9 @@ impl Demo {
             );
         } else {
             let _ = writeln!(out, "self-signed certificate:{cacert}");
+        }
+        for line in &self.scheme_banner {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(out);
         for route in &self.routes {

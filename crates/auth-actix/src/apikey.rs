@@ -1,0 +1,1 @@
+//! The apikey scheme for actix-web (work in progress).

@@ -1,0 +1,1 @@
+//! HMAC request signatures for actix-web (work in progress).

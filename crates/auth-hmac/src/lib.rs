@@ -1,0 +1,3 @@
+//! HMAC request signatures (work in progress).
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! The HMAC part of the demo (work in progress).

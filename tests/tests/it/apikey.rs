@@ -1,0 +1,1 @@
+//! API keys end to end (work in progress).

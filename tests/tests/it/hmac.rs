@@ -1,0 +1,1 @@
+//! HMAC signatures end to end (work in progress).
