@@ -97,10 +97,14 @@ mod extract;
 mod headers;
 #[cfg(feature = "hmac")]
 pub mod hmac;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 mod https;
 mod middleware;
 mod response;
 mod scope;
+#[cfg(feature = "session")]
+pub mod session;
 
 pub use auth_core;
 pub use auth_core::{AnyOf, Authenticator, Principal, Rejection, Scopes};

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::{
-    AuthRequest, Authenticator, Challenge, MemoryThrottle, Outcome, Principal, Rejection,
-    Scheme, Throttle, ThrottleKey, ThrottlePolicy, async_trait,
+    AuthRequest, Authenticator, Challenge, MemoryThrottle, Outcome, Principal, Rejection, Scheme,
+    Throttle, ThrottleKey, ThrottlePolicy, async_trait,
 };
 
 use crate::{ConfigError, KeyManager};
@@ -55,9 +55,10 @@ const RESERVED_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "co
 ///
 /// # Security
 ///
-/// Failed attempts are throttled per client address (the peer). Behind a reverse proxy the
-/// peer is the proxy, so every client shares one budget: give the authenticator a
-/// [`Throttle`] that suits your deployment, and make the proxy the place that limits.
+/// Failed attempts are throttled per client address (the peer); a request whose peer is
+/// unknown is not throttled. Behind a reverse proxy the peer is the proxy, so every client
+/// shares one budget: give the authenticator a [`Throttle`] that suits your deployment, and
+/// make the proxy the place that limits.
 pub struct ApiKeyAuthenticator {
     keys: KeyManager,
     header: String,
@@ -259,10 +260,9 @@ impl ApiKeyAuthenticator {
                 }
                 Ok(None) => {}
                 Err(_) => {
-                    return Err(self.invalid_request(
-                        "Malformed Authorization header",
-                        "malformed_header",
-                    ));
+                    return Err(
+                        self.invalid_request("Malformed Authorization header", "malformed_header")
+                    );
                 }
             }
         }
@@ -280,7 +280,10 @@ impl ApiKeyAuthenticator {
                     || value.starts_with(&self.key_start)
                 {
                     return Err(self
-                        .invalid_request("Send the API key in a header, not in the URL", "key_in_query")
+                        .invalid_request(
+                            "Send the API key in a header, not in the URL",
+                            "key_in_query",
+                        )
                         .with_description(self.use_header.clone()));
                 }
             }

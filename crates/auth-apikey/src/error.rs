@@ -120,9 +120,9 @@ impl Error {
         match self {
             Error::Revoked { key_id, owner }
             | Error::Expired { key_id, owner }
-            | Error::Rotated { key_id, owner } => {
-                rejection.with_key_id(key_id.clone()).with_subject(owner.clone())
-            }
+            | Error::Rotated { key_id, owner } => rejection
+                .with_key_id(key_id.clone())
+                .with_subject(owner.clone()),
             _ => rejection,
         }
     }
@@ -189,15 +189,20 @@ mod tests {
         let reasons: Vec<&str> = rejections.iter().map(Rejection::reason).collect();
         assert_eq!(
             reasons,
-            ["unknown_key", "checksum_mismatch", "revoked_key", "expired_key"]
+            [
+                "unknown_key",
+                "checksum_mismatch",
+                "revoked_key",
+                "expired_key"
+            ]
         );
         assert_eq!(rejections[2].key_id(), Some("key_a"));
     }
 
     #[test]
     fn store_failures_fail_closed() {
-        let rejection = Error::Store(StoreError::Unavailable("db down: 10.0.0.5".into()))
-            .to_rejection(&[]);
+        let rejection =
+            Error::Store(StoreError::Unavailable("db down: 10.0.0.5".into())).to_rejection(&[]);
         assert_eq!(rejection.status(), 503);
         assert_eq!(rejection.reason(), "key_store_unavailable");
         assert!(!rejection.json_body().contains("10.0.0.5"));

@@ -379,7 +379,15 @@ mod tests {
         for good in ["a", "myapp_live", "x1", "a_b_c", &"p".repeat(32)] {
             assert!(KeyFormat::new(good).is_ok(), "{good:?}");
         }
-        for bad in ["", "live_", "MyApp", "my-app", "my app", "caf\u{e9}", &"p".repeat(33)] {
+        for bad in [
+            "",
+            "live_",
+            "MyApp",
+            "my-app",
+            "my app",
+            "caf\u{e9}",
+            &"p".repeat(33),
+        ] {
             assert!(
                 matches!(KeyFormat::new(bad), Err(ConfigError::InvalidPrefix(_))),
                 "{bad:?}"

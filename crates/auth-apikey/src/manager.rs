@@ -271,10 +271,9 @@ impl KeyManager {
     /// failure is logged, the verification stands.
     async fn record_use(&self, metadata: &mut KeyMetadata, now: SystemTime) {
         let interval = self.inner.last_used_interval;
-        let due = metadata.last_used_at.is_none_or(|last| {
-            now.duration_since(last)
-                .is_ok_and(|since| since > interval)
-        });
+        let due = metadata
+            .last_used_at
+            .is_none_or(|last| now.duration_since(last).is_ok_and(|since| since > interval));
         if !due {
             return;
         }
@@ -476,7 +475,10 @@ mod tests {
         assert!(matches!(
             keys.create(NewKey::new("o", "n").expires_at(clock.now()))
                 .await,
-            Err(Error::InvalidInput { field: "expiry", .. })
+            Err(Error::InvalidInput {
+                field: "expiry",
+                ..
+            })
         ));
     }
 
@@ -493,7 +495,11 @@ mod tests {
             keys.verify(key).await.unwrap();
         }
         let stored = store.find_by_id_sync(&created.metadata.id);
-        assert_eq!(stored.last_used_at, Some(stamped), "50 s later: not rewritten");
+        assert_eq!(
+            stored.last_used_at,
+            Some(stamped),
+            "50 s later: not rewritten"
+        );
         clock.advance(Duration::from_secs(11));
         keys.verify(key).await.unwrap();
         assert_eq!(

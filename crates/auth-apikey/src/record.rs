@@ -253,7 +253,11 @@ mod tests {
         assert_eq!(meta.status(at(5)), KeyStatus::Active);
         meta.expires_at = Some(at(10));
         assert_eq!(meta.status(at(9)), KeyStatus::Active);
-        assert_eq!(meta.status(at(10)), KeyStatus::Expired, "expiry is exclusive");
+        assert_eq!(
+            meta.status(at(10)),
+            KeyStatus::Expired,
+            "expiry is exclusive"
+        );
         meta.rotated_to = Some("key_2".into());
         assert_eq!(meta.status(at(9)), KeyStatus::Grace { until: at(10) });
         assert!(meta.is_usable(at(9)));
@@ -269,11 +273,11 @@ mod tests {
         let new = NewKey::new("o", "n");
         assert_eq!(new.expiry(at(0), Some(day)), Some(at(86_400)));
         assert_eq!(new.expiry(at(0), None), None);
+        assert_eq!(new.clone().never_expires().expiry(at(0), Some(day)), None);
         assert_eq!(
-            new.clone().never_expires().expiry(at(0), Some(day)),
-            None
+            new.clone().expires_in(day).expiry(at(1), None),
+            Some(at(86_401))
         );
-        assert_eq!(new.clone().expires_in(day).expiry(at(1), None), Some(at(86_401)));
         assert_eq!(new.expires_at(at(7)).expiry(at(1), Some(day)), Some(at(7)));
     }
 }

@@ -71,8 +71,12 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     ///
     /// [`StoreError::Unavailable`].
-    async fn touch(&self, id: &str, at: SystemTime, if_before: SystemTime)
-    -> Result<bool, StoreError>;
+    async fn touch(
+        &self,
+        id: &str,
+        at: SystemTime,
+        if_before: SystemTime,
+    ) -> Result<bool, StoreError>;
 
     /// Sets `revoked_at` to `at` unless the key is already revoked (the first time stays).
     /// Returns the metadata after, or `None` when there is no key `id`.
@@ -88,8 +92,7 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     ///
     /// [`StoreError::Unavailable`].
-    async fn expire_by(&self, id: &str, at: SystemTime)
-    -> Result<Option<KeyMetadata>, StoreError>;
+    async fn expire_by(&self, id: &str, at: SystemTime) -> Result<Option<KeyMetadata>, StoreError>;
 
     /// In one step: inserts `successor`, and marks key `id` as rotated to it with its expiry
     /// brought forward to `grace_until`. Returns the old key's metadata after, or `None` when
@@ -139,11 +142,7 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).revoke(id, at).await
     }
 
-    async fn expire_by(
-        &self,
-        id: &str,
-        at: SystemTime,
-    ) -> Result<Option<KeyMetadata>, StoreError> {
+    async fn expire_by(&self, id: &str, at: SystemTime) -> Result<Option<KeyMetadata>, StoreError> {
         (**self).expire_by(id, at).await
     }
 
@@ -294,7 +293,10 @@ impl KeyStore for MemoryKeyStore {
         let Some(meta) = inner.get_mut(id) else {
             return Ok(false);
         };
-        if meta.last_used_at.is_some_and(|last| last >= if_before || last >= at) {
+        if meta
+            .last_used_at
+            .is_some_and(|last| last >= if_before || last >= at)
+        {
             return Ok(false);
         }
         meta.last_used_at = Some(at);
@@ -309,11 +311,7 @@ impl KeyStore for MemoryKeyStore {
         }))
     }
 
-    async fn expire_by(
-        &self,
-        id: &str,
-        at: SystemTime,
-    ) -> Result<Option<KeyMetadata>, StoreError> {
+    async fn expire_by(&self, id: &str, at: SystemTime) -> Result<Option<KeyMetadata>, StoreError> {
         let mut inner = self.write();
         Ok(inner.get_mut(id).map(|meta| {
             meta.expires_at = Some(meta.expires_at.map_or(at, |e| e.min(at)));
@@ -363,7 +361,13 @@ mod tests {
     fn record(n: u8, owner: &str) -> KeyRecord {
         KeyRecord::new(
             KeyHash::from_bytes([n; 32]),
-            KeyMetadata::new(format!("key_{n}"), owner, "n", Scopes::new(), at(u64::from(n))),
+            KeyMetadata::new(
+                format!("key_{n}"),
+                owner,
+                "n",
+                Scopes::new(),
+                at(u64::from(n)),
+            ),
         )
     }
 
@@ -379,7 +383,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.unwrap().metadata.id, "key_1");
-        assert_eq!(store.find_by_id("key_3").await.unwrap().unwrap().owner, "bob");
+        assert_eq!(
+            store.find_by_id("key_3").await.unwrap().unwrap().owner,
+            "bob"
+        );
         assert!(store.find_by_id("key_9").await.unwrap().is_none());
         let ids: Vec<String> = store
             .list_by_owner("alice")
@@ -429,7 +436,10 @@ mod tests {
         // A second verification in the same minute: last_used (100) is not before 70.
         assert!(!store.touch("key_1", at(130), at(70)).await.unwrap());
         assert!(store.touch("key_1", at(161), at(101)).await.unwrap());
-        assert!(!store.touch("key_1", at(150), at(200)).await.unwrap(), "never backwards");
+        assert!(
+            !store.touch("key_1", at(150), at(200)).await.unwrap(),
+            "never backwards"
+        );
         let meta = store.find_by_id("key_1").await.unwrap().unwrap();
         assert_eq!(meta.last_used_at, Some(at(161)));
     }

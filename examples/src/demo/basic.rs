@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::{DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
 
+
 const USERNAME: &str = "myUser";
 const ARTICLE_PASSWORD: &str = "myPassword";
 
@@ -31,26 +32,41 @@ async fn protected(user: Authenticated) -> HttpResponse {
     }))
 }
 
-pub(crate) async fn setup(config: &DemoConfig) -> Result<SchemePart, DemoError> {
-    let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
-        scheme: "basic",
-        message: e.to_string(),
-    };
+/// The demo's users: `myUser` with the article's password on loopback, a generated one
+/// elsewhere. Shared by the Basic routes and the session login.
+pub(crate) struct DemoUsers {
+    pub(crate) store: Arc<MemoryUserStore>,
+    pub(crate) username: &'static str,
+    pub(crate) password: String,
+}
+
+pub(crate) fn demo_users(config: &DemoConfig) -> Result<DemoUsers, DemoError> {
     let password = if config.listen.ip().is_loopback() {
         ARTICLE_PASSWORD.to_owned()
     } else {
         random_token(24)
     };
-    let users = Arc::new(MemoryUserStore::new());
-    users
-        .add_user(
-            &Argon2Hasher::default(),
-            USERNAME,
-            &password,
-            "profile:read",
-        )
-        .map_err(|e| failed(&e))?;
-    let authenticator = BasicAuthenticator::builder(users)
+    let store = Arc::new(MemoryUserStore::new());
+    store
+        .add_user(&Argon2Hasher::default(), USERNAME, &password, "profile:read")
+        .map_err(|e| DemoError::Scheme {
+            scheme: "basic",
+            message: e.to_string(),
+        })?;
+    Ok(DemoUsers {
+        store,
+        username: USERNAME,
+        password,
+    })
+}
+
+pub(crate) async fn setup(users: &DemoUsers) -> Result<SchemePart, DemoError> {
+    let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
+        scheme: "basic",
+        message: e.to_string(),
+    };
+    let password = users.password.clone();
+    let authenticator = BasicAuthenticator::builder(users.store.clone())
         .realm("auth-rs demo")
         .build()
         .map_err(|e| failed(&e))?;

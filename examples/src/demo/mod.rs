@@ -12,6 +12,8 @@
 mod apikey;
 mod basic;
 mod hmac;
+mod jwt;
+mod session;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -192,7 +194,12 @@ async fn health() -> HttpResponse {
 /// Every scheme's part of the demo, in the order they are mounted.
 async fn scheme_parts(config: &DemoConfig) -> Result<Vec<SchemePart>, DemoError> {
     // Each scheme adds its module (`demo/<scheme>.rs`) and one line here.
-    Ok(vec![basic::setup(config).await?, apikey::setup().await?])
+    let users = basic::demo_users(config)?;
+    Ok(vec![
+        basic::setup(&users).await?,
+        apikey::setup().await?,
+        jwt::setup().await?,
+    ])
 }
 
 /// `len` random characters from `[A-Za-z0-9]`, for generated demo secrets.

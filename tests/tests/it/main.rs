@@ -5,5 +5,7 @@ mod basic;
 mod demo;
 mod foundation;
 mod hmac;
+mod jwt;
+mod session;
 mod tidy;
 mod transport;

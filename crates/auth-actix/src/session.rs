@@ -1,0 +1,1 @@
+//! Sessions for actix-web (work in progress).

@@ -1,0 +1,526 @@
+//! RFC 9421 §2.3 signature parameters, §2.5 the signature base, §4 the `Signature-Input`
+//! and `Signature` fields.
+
+use std::fmt;
+
+use crate::component::{Component, RequestParts};
+use crate::{Error, Malformed};
+
+/// The most signatures a request may carry (each costs an HMAC to check).
+pub const MAX_SIGNATURES: usize = 8;
+
+/// The most components one signature may cover.
+pub const MAX_COMPONENTS: usize = 64;
+
+/// The longest `nonce`, `keyid` or `tag` accepted, in bytes.
+pub const MAX_PARAM_LEN: usize = 256;
+
+/// The signature parameters (RFC 9421 §2.3): the ordered covered components and the
+/// metadata `created`, `expires`, `nonce`, `alg`, `keyid` and `tag`, in the order they were
+/// set or received (the order is part of what is signed).
+///
+/// # Examples
+///
+/// RFC 9421 Appendix B.2.5:
+///
+/// ```
+/// use auth_hmac::{Component, SignatureParams};
+///
+/// let params = SignatureParams::new([
+///     Component::field("date")?,
+///     Component::AUTHORITY,
+///     Component::field("content-type")?,
+/// ])
+/// .created(1618884473)
+/// .key_id("test-shared-secret");
+/// assert_eq!(
+///     params.to_string(),
+///     r#"("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#
+/// );
+/// # Ok::<(), auth_hmac::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureParams {
+    components: Vec<Component>,
+    params: sfv::Parameters,
+}
+
+impl SignatureParams {
+    /// Parameters covering `components`, in order, with no metadata yet.
+    #[must_use]
+    pub fn new(components: impl IntoIterator<Item = Component>) -> Self {
+        Self {
+            components: components.into_iter().collect(),
+            params: sfv::Parameters::new(),
+        }
+    }
+
+    fn set(mut self, key: &'static str, value: sfv::BareItem) -> Self {
+        self.params.insert(sfv::key_ref(key).to_owned(), value);
+        self
+    }
+
+    fn set_string(self, key: &'static str, value: &str) -> Self {
+        match sfv::String::from_string(value.to_owned()) {
+            Ok(value) => self.set(key, sfv::BareItem::String(value)),
+            // Not representable as an RFC 8941 String: leave it out; the verifier then
+            // refuses the signature as missing it, which is the safe outcome.
+            Err(_) => self,
+        }
+    }
+
+    fn set_integer(self, key: &'static str, value: u64) -> Self {
+        match sfv::Integer::try_from(value) {
+            Ok(value) => self.set(key, sfv::BareItem::Integer(value)),
+            Err(_) => self,
+        }
+    }
+
+    /// Sets `created`, a Unix time in seconds.
+    #[must_use]
+    pub fn created(self, unix_seconds: u64) -> Self {
+        self.set_integer("created", unix_seconds)
+    }
+
+    /// Sets `expires`, a Unix time in seconds.
+    #[must_use]
+    pub fn expires(self, unix_seconds: u64) -> Self {
+        self.set_integer("expires", unix_seconds)
+    }
+
+    /// Sets `nonce` (printable ASCII).
+    #[must_use]
+    pub fn nonce(self, nonce: &str) -> Self {
+        self.set_string("nonce", nonce)
+    }
+
+    /// Sets `alg` (`hmac-sha256`).
+    #[must_use]
+    pub fn alg(self, alg: &str) -> Self {
+        self.set_string("alg", alg)
+    }
+
+    /// Sets `keyid` (printable ASCII).
+    #[must_use]
+    pub fn key_id(self, key_id: &str) -> Self {
+        self.set_string("keyid", key_id)
+    }
+
+    /// Sets `tag` (printable ASCII).
+    #[must_use]
+    pub fn tag(self, tag: &str) -> Self {
+        self.set_string("tag", tag)
+    }
+
+    /// The covered components, in order.
+    #[must_use]
+    pub fn components(&self) -> &[Component] {
+        &self.components
+    }
+
+    fn integer(&self, key: &str) -> Option<u64> {
+        self.params
+            .get(key)
+            .and_then(sfv::BareItem::as_integer)
+            .and_then(|i| u64::try_from(i64::from(i)).ok())
+    }
+
+    fn string(&self, key: &str) -> Option<&str> {
+        self.params
+            .get(key)
+            .and_then(sfv::BareItem::as_string)
+            .map(sfv::StringRef::as_str)
+    }
+
+    /// `created`, when present.
+    #[must_use]
+    pub fn created_at(&self) -> Option<u64> {
+        self.integer("created")
+    }
+
+    /// `expires`, when present.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<u64> {
+        self.integer("expires")
+    }
+
+    /// `nonce`, when present.
+    #[must_use]
+    pub fn nonce_value(&self) -> Option<&str> {
+        self.string("nonce")
+    }
+
+    /// `alg`, when present.
+    #[must_use]
+    pub fn alg_value(&self) -> Option<&str> {
+        self.string("alg")
+    }
+
+    /// `keyid`, when present.
+    #[must_use]
+    pub fn key_id_value(&self) -> Option<&str> {
+        self.string("keyid")
+    }
+
+    /// `tag`, when present.
+    #[must_use]
+    pub fn tag_value(&self) -> Option<&str> {
+        self.string("tag")
+    }
+
+    fn inner_list(&self) -> sfv::InnerList {
+        sfv::InnerList::with_params(
+            self.components.iter().map(Component::to_item).collect(),
+            self.params.clone(),
+        )
+    }
+
+    /// Reads the parameters of one `Signature-Input` member (RFC 9421 §4.1).
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::SignatureInput`] when a known parameter has the wrong type or size;
+    /// [`Malformed::InvalidComponent`] when a component identifier is invalid, repeated, or
+    /// there are more than [`MAX_COMPONENTS`].
+    pub(crate) fn from_inner_list(list: &sfv::InnerList) -> Result<Self, Malformed> {
+        if list.items.len() > MAX_COMPONENTS {
+            return Err(Malformed::InvalidComponent);
+        }
+        let mut components: Vec<Component> = Vec::with_capacity(list.items.len());
+        for item in &list.items {
+            let component = Component::from_item(item)?;
+            // §2: each component identifier occurs only once.
+            if components.contains(&component) {
+                return Err(Malformed::InvalidComponent);
+            }
+            components.push(component);
+        }
+        for (key, value) in &list.params {
+            let valid = match key.as_str() {
+                "created" | "expires" => value
+                    .as_integer()
+                    .is_some_and(|i| i64::from(i) >= 0),
+                "nonce" | "alg" | "keyid" | "tag" => value
+                    .as_string()
+                    .is_some_and(|s| !s.as_str().is_empty() && s.as_str().len() <= MAX_PARAM_LEN),
+                // Unknown parameters are signed like the others; they mean nothing here.
+                _ => true,
+            };
+            if !valid {
+                return Err(Malformed::SignatureInput);
+            }
+        }
+        Ok(Self {
+            components,
+            params: list.params.clone(),
+        })
+    }
+
+    /// The signature base (RFC 9421 §2.5) of these parameters over `parts`: one line per
+    /// covered component, `"<identifier>": <value>`, then the `"@signature-params"` line,
+    /// with no trailing newline.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ComponentUnavailable`] when a covered component cannot be derived from
+    /// `parts` (an absent field, an absent or repeated query parameter, no authority).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_core::HeaderList;
+    /// use auth_hmac::{Component, RequestParts, SignatureParams};
+    ///
+    /// let headers = HeaderList::new().with("Host", "example.com");
+    /// let parts = RequestParts::new("POST", "/foo?param=Value&Pet=dog", &headers);
+    /// let params = SignatureParams::new([Component::METHOD, Component::PATH]).created(1);
+    /// assert_eq!(
+    ///     String::from_utf8(params.signature_base(&parts)?).unwrap(),
+    ///     "\"@method\": POST\n\"@path\": /foo\n\"@signature-params\": (\"@method\" \"@path\");created=1"
+    /// );
+    /// # Ok::<(), auth_hmac::Error>(())
+    /// ```
+    pub fn signature_base(&self, parts: &RequestParts<'_>) -> Result<Vec<u8>, Error> {
+        let mut base = Vec::with_capacity(64 * (self.components.len() + 2));
+        for component in &self.components {
+            base.extend_from_slice(component.to_string().as_bytes());
+            base.extend_from_slice(b": ");
+            component
+                .write_value(parts, &mut base)
+                .map_err(|_| Error::ComponentUnavailable {
+                    component: component.to_string(),
+                })?;
+            base.push(b'\n');
+        }
+        base.extend_from_slice(b"\"@signature-params\": ");
+        base.extend_from_slice(self.to_string().as_bytes());
+        Ok(base)
+    }
+}
+
+impl fmt::Display for SignatureParams {
+    /// The `@signature-params` value (RFC 9421 §2.3): the covered components as an Inner
+    /// List with the parameters, as it appears after the label in `Signature-Input`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entry = sfv::ListEntry::InnerList(self.inner_list());
+        let mut out = sfv::ListSerializer::new();
+        out.members([&entry]);
+        f.write_str(&out.finish().unwrap_or_default())
+    }
+}
+
+/// The headers that carry one signature: `Signature-Input`, `Signature`, and
+/// `Content-Digest` when the signer digested a body. Add them all to the request (replacing
+/// any `Content-Digest` it had).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignatureHeaders {
+    /// The `Signature-Input` value: `<label>=<signature params>`.
+    pub signature_input: String,
+    /// The `Signature` value: `<label>=:<base64 MAC>:`.
+    pub signature: String,
+    /// The `Content-Digest` value, when a body was digested.
+    pub content_digest: Option<String>,
+}
+
+impl SignatureHeaders {
+    /// The headers for signature `label` with `params` and MAC `signature`.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::SignatureInput`] when `label` is not an RFC 8941 key (`a-z`, digits,
+    /// `_-.*`, starting with a letter or `*`).
+    pub fn new(label: &str, params: &SignatureParams, signature: &[u8]) -> Result<Self, Error> {
+        let label = sfv::KeyRef::from_str(label).map_err(|_| Malformed::SignatureInput)?;
+        let mut input = sfv::DictSerializer::new();
+        input.members([(label, &sfv::ListEntry::InnerList(params.inner_list()))]);
+        let mut sig = sfv::DictSerializer::new();
+        sig.bare_item(label, signature);
+        Ok(Self {
+            signature_input: input.finish().unwrap_or_default(),
+            signature: sig.finish().unwrap_or_default(),
+            content_digest: None,
+        })
+    }
+
+    /// The headers as `(name, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            Some(("Signature-Input", self.signature_input.as_str())),
+            Some(("Signature", self.signature.as_str())),
+            self.content_digest
+                .as_deref()
+                .map(|digest| ("Content-Digest", digest)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl fmt::Debug for SignatureHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The signature is a credential for the request it signs: not printed.
+        f.debug_struct("SignatureHeaders")
+            .field("signature_input", &self.signature_input)
+            .field("signature", &"[redacted]")
+            .field("content_digest", &self.content_digest)
+            .finish()
+    }
+}
+
+/// One signature received: its label, parameters and MAC.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) label: String,
+    /// The parameters, or why they could not be read (another signer's signature may use
+    /// components this crate does not support; it must not spoil ours).
+    pub(crate) params: Result<SignatureParams, Malformed>,
+    pub(crate) mac: Vec<u8>,
+}
+
+/// Parses every field line of `Signature-Input` and `Signature` (RFC 9421 §4), pairing the
+/// members by label, in `Signature-Input` order.
+pub(crate) fn parse_signatures(
+    input_lines: &[&[u8]],
+    signature_lines: &[&[u8]],
+) -> Result<Vec<Received>, Error> {
+    let inputs = parse_unique_dictionary(input_lines, Malformed::SignatureInput)?;
+    let signatures = parse_unique_dictionary(signature_lines, Malformed::Signature)?;
+    if inputs.len() > MAX_SIGNATURES || signatures.len() > MAX_SIGNATURES {
+        return Err(Malformed::TooManySignatures.into());
+    }
+    if inputs.len() != signatures.len() || inputs.keys().any(|k| !signatures.contains_key(k)) {
+        return Err(Malformed::LabelMismatch.into());
+    }
+    let mut received = Vec::with_capacity(inputs.len());
+    for (label, entry) in &inputs {
+        let sfv::ListEntry::InnerList(list) = entry else {
+            return Err(Malformed::SignatureInput.into());
+        };
+        let mac = match signatures.get(label) {
+            Some(sfv::ListEntry::Item(item)) => item
+                .bare_item
+                .as_byte_sequence()
+                .ok_or(Malformed::Signature)?
+                .to_vec(),
+            _ => return Err(Malformed::Signature.into()),
+        };
+        received.push(Received {
+            label: label.as_str().to_owned(),
+            params: SignatureParams::from_inner_list(list),
+            mac,
+        });
+    }
+    Ok(received)
+}
+
+/// Parses the field lines as one Dictionary, refusing a key that appears twice (RFC 8941
+/// would keep the last; RFC 9421 §4 requires labels unique across all field values).
+fn parse_unique_dictionary(
+    lines: &[&[u8]],
+    malformed: Malformed,
+) -> Result<sfv::Dictionary, Error> {
+    let mut dictionary = sfv::Dictionary::new();
+    for line in lines {
+        let mut visitor = UniqueKeys {
+            dictionary: &mut dictionary,
+            duplicate: false,
+        };
+        let parsed = sfv::Parser::new(line)
+            .with_version(sfv::Version::Rfc8941)
+            .parse_dictionary_with_visitor(&mut visitor);
+        if visitor.duplicate {
+            return Err(Malformed::DuplicateLabel.into());
+        }
+        parsed.map_err(|_| malformed)?;
+    }
+    Ok(dictionary)
+}
+
+#[derive(Debug)]
+struct DuplicateKey;
+
+impl fmt::Display for DuplicateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("duplicate dictionary key")
+    }
+}
+
+impl std::error::Error for DuplicateKey {}
+
+struct UniqueKeys<'a> {
+    dictionary: &'a mut sfv::Dictionary,
+    duplicate: bool,
+}
+
+impl<'de> sfv::visitor::DictionaryVisitor<'de> for &mut UniqueKeys<'_> {
+    type Out = ();
+    type Error = DuplicateKey;
+
+    fn entry(
+        &mut self,
+        key: &'de sfv::KeyRef,
+    ) -> Result<impl sfv::visitor::EntryVisitor<'de>, Self::Error> {
+        if self.dictionary.contains_key(key) {
+            self.duplicate = true;
+            return Err(DuplicateKey);
+        }
+        <sfv::Dictionary as sfv::visitor::DictionaryVisitor<'de>>::entry(self.dictionary, key)
+            .map_err(|never| match never {})
+    }
+
+    fn finish(self) -> Result<Self::Out, Self::Error> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &str, signature: &str) -> Result<Vec<Received>, Error> {
+        parse_signatures(&[input.as_bytes()], &[signature.as_bytes()])
+    }
+
+    fn malformed(result: Result<Vec<Received>, Error>) -> Malformed {
+        match result {
+            Err(Error::Malformed(m)) => m,
+            other => panic!("expected malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pairs_labels_across_field_lines() {
+        let received = parse_signatures(
+            &[b"a=(\"@method\");created=1", b"b=();created=2"],
+            &[b"b=:AAAA:, a=:AQID:"],
+        )
+        .unwrap();
+        assert_eq!(received.len(), 2);
+        assert_eq!(received[0].label, "a");
+        assert_eq!(received[0].mac, [1, 2, 3]);
+        assert_eq!(received[1].params.as_ref().unwrap().created_at(), Some(2));
+    }
+
+    #[test]
+    fn refuses_duplicates_mismatches_and_bad_types() {
+        assert_eq!(
+            malformed(parse_signatures(&[b"a=()", b"a=()"], &[b"a=:AA==:"])),
+            Malformed::DuplicateLabel
+        );
+        assert_eq!(malformed(parse("a=(), a=()", "a=:AA==:")), Malformed::DuplicateLabel);
+        assert_eq!(malformed(parse("a=()", "b=:AA==:")), Malformed::LabelMismatch);
+        assert_eq!(malformed(parse("a=(), b=()", "a=:AA==:")), Malformed::LabelMismatch);
+        assert_eq!(malformed(parse("a=1", "a=:AA==:")), Malformed::SignatureInput);
+        assert_eq!(malformed(parse("a=(", "a=:AA==:")), Malformed::SignatureInput);
+        assert_eq!(malformed(parse("a=()", "a=:not base64!:")), Malformed::Signature);
+        assert_eq!(malformed(parse("a=()", "a=\"text\"")), Malformed::Signature);
+        let many: Vec<String> = (0..=MAX_SIGNATURES).map(|i| format!("s{i}=()")).collect();
+        let sigs: Vec<String> = (0..=MAX_SIGNATURES).map(|i| format!("s{i}=:AA==:")).collect();
+        assert_eq!(
+            malformed(parse(&many.join(", "), &sigs.join(", "))),
+            Malformed::TooManySignatures
+        );
+        for bad in [
+            "a=();created=\"1\"",
+            "a=();created=-1",
+            "a=();created=1.5",
+            "a=();keyid=k",
+            "a=();nonce=\"\"",
+        ] {
+            let received = parse(bad, "a=:AA==:").unwrap();
+            assert!(
+                matches!(received[0].params, Err(Malformed::SignatureInput)),
+                "{bad}"
+            );
+        }
+        let received = parse(r#"a=("@method" "@method")"#, "a=:AA==:").unwrap();
+        assert!(matches!(received[0].params, Err(Malformed::InvalidComponent)));
+    }
+
+    #[test]
+    fn params_round_trip_in_received_order() {
+        let input = r#"sig=("@method" "@query-param";name="Pet");keyid="k";created=9;foo=1.5"#;
+        let received = parse(input, "sig=:AA==:").unwrap();
+        let params = received[0].params.as_ref().unwrap();
+        assert_eq!(
+            params.to_string(),
+            r#"("@method" "@query-param";name="Pet");keyid="k";created=9;foo=1.5"#
+        );
+        assert_eq!(params.key_id_value(), Some("k"));
+        assert_eq!(params.created_at(), Some(9));
+        // Optional whitespace is normalized away, as §4.1 requires for the base.
+        let spaced = r#"sig=(  "@method"   "@query-param";name="Pet" );keyid="k";created=9;foo=1.5"#;
+        let received = parse(spaced, "sig=:AA==:").unwrap();
+        assert_eq!(received[0].params.as_ref().unwrap(), params);
+    }
+
+    #[test]
+    fn headers_serialize() {
+        let params = SignatureParams::new([Component::METHOD]).created(1).key_id("k");
+        let headers = SignatureHeaders::new("sig1", &params, &[1, 2, 3]).unwrap();
+        assert_eq!(headers.signature_input, r#"sig1=("@method");created=1;keyid="k""#);
+        assert_eq!(headers.signature, "sig1=:AQID:");
+        assert!(!format!("{headers:?}").contains("AQID"));
+        assert!(SignatureHeaders::new("Sig", &params, &[]).is_err());
+    }
+}

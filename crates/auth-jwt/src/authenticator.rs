@@ -1,0 +1,296 @@
+//! [`JwtAuthenticator`]: bearer JWTs on requests (RFC 6750).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use auth_core::{
+    AuthRequest, Authenticator, Challenge, Outcome, Principal, Rejection, Scheme, Scopes,
+};
+use serde_json::{Map, Value};
+
+use crate::verifier::{RegisteredClaims, TokenHeader, Verifier};
+use crate::{KeyError, VerifyError};
+
+/// The verified claims of the request's token, carried on the [`Principal`]. auth-actix's
+/// `JwtClaims<C>` extractor deserializes them into the application's type.
+#[derive(Debug, Clone)]
+pub struct VerifiedClaims {
+    /// Every claim, as sent.
+    pub claims: Arc<Map<String, Value>>,
+    /// The registered claims.
+    pub registered: RegisteredClaims,
+    /// The header fields auth-jwt uses.
+    pub header: TokenHeader,
+}
+
+impl VerifiedClaims {
+    /// The claims as `C`.
+    ///
+    /// # Errors
+    ///
+    /// The serde error when they do not fit `C`.
+    pub fn deserialize<C: serde::de::DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
+        serde_json::from_value(Value::Object(Map::clone(&self.claims)))
+    }
+}
+
+/// Authenticates requests carrying a JWT as a bearer token.
+///
+/// - `Authorization: Bearer <token>` (RFC 6750 §2.1), and optionally a cookie;
+/// - a token in the query string (`access_token=`, RFC 6750 §2.3) → 400 `invalid_request`:
+///   URLs end up in logs, histories and `Referer` headers (RFC 9700 §2);
+/// - an invalid token → 401 `invalid_token` with `WWW-Authenticate: Bearer error=...`; the
+///   precise reason (`jwt_expired`, `jwt_bad_signature`, ...) goes to the audit log only;
+/// - key source or revocation store down → 503 (fail closed).
+///
+/// The principal's subject comes from `sub` (or the configured subject claims), its scopes
+/// from `scope` (space-delimited string) or `scp` (array or string), its key id from the
+/// header `kid`, its authentication time from `iat`.
+#[derive(Clone)]
+pub struct JwtAuthenticator {
+    verifier: Verifier,
+    challenges: Vec<Challenge>,
+    cookie: Option<String>,
+    subject_claims: Vec<String>,
+}
+
+/// Builds a [`JwtAuthenticator`].
+#[must_use = "call .build()"]
+pub struct JwtAuthenticatorBuilder {
+    verifier: Verifier,
+    realm: String,
+    cookie: Option<String>,
+    subject_claims: Vec<String>,
+}
+
+impl JwtAuthenticator {
+    /// A builder over `verifier`: realm `"api"`, no cookie, subject from `sub`.
+    pub fn builder(verifier: Verifier) -> JwtAuthenticatorBuilder {
+        JwtAuthenticatorBuilder {
+            verifier,
+            realm: "api".to_owned(),
+            cookie: None,
+            subject_claims: vec!["sub".to_owned()],
+        }
+    }
+
+    /// The verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    fn invalid_request(&self, description: &'static str, reason: &'static str) -> Rejection {
+        Rejection::invalid_request(self.challenges.clone(), description, reason)
+            .with_scheme(Scheme::JWT)
+    }
+
+    fn token<'a>(&self, request: &AuthRequest<'a>) -> Result<Option<&'a str>, Rejection> {
+        if let Some(query) = request.query()
+            && query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some("access_token"))
+        {
+            return Err(self.invalid_request(
+                "Send the token in the Authorization header, not in the URL",
+                "token_in_query",
+            ));
+        }
+        match request.single_header("authorization") {
+            Err(_) => {
+                return Err(self.invalid_request(
+                    "Malformed Authorization header",
+                    "malformed_authorization_header",
+                ));
+            }
+            Ok(Some(value)) => {
+                if let Some((scheme, rest)) = value.split_once(' ')
+                    && scheme.eq_ignore_ascii_case("bearer")
+                {
+                    let token = rest.trim_matches(' ');
+                    if token.is_empty() || token.contains(' ') {
+                        return Err(
+                            self.invalid_request("Malformed Bearer token", "malformed_bearer")
+                        );
+                    }
+                    return Ok(Some(token));
+                }
+                if value.eq_ignore_ascii_case("bearer") {
+                    return Err(self.invalid_request("Malformed Bearer token", "malformed_bearer"));
+                }
+            }
+            Ok(None) => {}
+        }
+        let Some(name) = &self.cookie else {
+            return Ok(None);
+        };
+        let mut found = None;
+        for header in request.headers().get_all("cookie") {
+            let Ok(text) = std::str::from_utf8(header) else {
+                continue;
+            };
+            for pair in text.split(';') {
+                if let Some((n, v)) = pair.trim().split_once('=')
+                    && n == name
+                {
+                    if found.is_some() {
+                        return Err(self.invalid_request(
+                            "The token cookie appears more than once",
+                            "duplicate_token_cookie",
+                        ));
+                    }
+                    found = Some(v);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn principal(
+        &self,
+        header: TokenHeader,
+        registered: RegisteredClaims,
+        claims: Map<String, Value>,
+    ) -> Result<Principal, VerifyError> {
+        let subject = self
+            .subject_claims
+            .iter()
+            .find_map(|name| match claims.get(name) {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .ok_or(VerifyError::MissingClaim("sub"))?;
+        let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
+            None => Scopes::new(),
+            Some(Value::String(s)) => {
+                Scopes::parse(s).map_err(|_| VerifyError::InvalidClaim("scope"))?
+            }
+            Some(Value::Array(items)) => Scopes::try_from_tokens(
+                items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or(VerifyError::InvalidClaim("scp"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+            .map_err(|_| VerifyError::InvalidClaim("scp"))?,
+            Some(_) => return Err(VerifyError::InvalidClaim("scope")),
+        };
+        let mut principal = Principal::new(subject, Scheme::JWT).with_scopes(scopes);
+        if let Some(iat) = registered.iat.and_then(|iat| u64::try_from(iat).ok()) {
+            principal = principal.with_authenticated_at(UNIX_EPOCH + Duration::from_secs(iat));
+        }
+        if let Some(kid) = &header.kid {
+            principal = principal.with_key_id(kid.clone());
+        }
+        Ok(principal.with_extension(VerifiedClaims {
+            claims: Arc::new(claims),
+            registered,
+            header,
+        }))
+    }
+}
+
+#[async_trait]
+impl Authenticator for JwtAuthenticator {
+    fn scheme(&self) -> Scheme {
+        Scheme::JWT
+    }
+
+    fn challenges(&self) -> &[Challenge] {
+        &self.challenges
+    }
+
+    async fn authenticate(&self, request: &AuthRequest<'_>) -> Outcome {
+        let token = match self.token(request) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Outcome::NoCredential,
+            Err(rejection) => return Outcome::Rejected(rejection),
+        };
+        let result = match self.verifier.verify_raw(token).await {
+            Ok((header, registered, claims)) => self.principal(header, registered, claims),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(principal) => Outcome::Authenticated(principal),
+            Err(error @ VerifyError::Unavailable(_)) => {
+                Outcome::Rejected(Rejection::unavailable(error.reason()).with_scheme(Scheme::JWT))
+            }
+            Err(error) => Outcome::Rejected(
+                Rejection::invalid_token(self.challenges.clone(), error.reason())
+                    .with_scheme(Scheme::JWT),
+            ),
+        }
+    }
+}
+
+impl JwtAuthenticatorBuilder {
+    /// The realm of the `Bearer` challenge (default `"api"`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Also accepts the token from cookie `name` (for browser clients; pair it with CSRF
+    /// protection).
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(name.into());
+        self
+    }
+
+    /// The claims to take the subject from, first present wins (default `["sub"]`). A
+    /// string or a number is accepted.
+    pub fn subject_claims<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.subject_claims = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Config`] for an empty realm, cookie name or subject claim list.
+    pub fn build(self) -> Result<JwtAuthenticator, KeyError> {
+        if self.realm.trim().is_empty()
+            || self.cookie.as_deref() == Some("")
+            || self.subject_claims.is_empty()
+        {
+            return Err(KeyError::Config(
+                "realm, cookie name and subject claims must not be empty".into(),
+            ));
+        }
+        Ok(JwtAuthenticator {
+            verifier: self.verifier,
+            challenges: vec![Challenge::bearer(self.realm)],
+            cookie: self.cookie,
+            subject_claims: self.subject_claims,
+        })
+    }
+}
+
+impl fmt::Debug for JwtAuthenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthenticator")
+            .field("verifier", &self.verifier)
+            .field("cookie", &self.cookie)
+            .field("subject_claims", &self.subject_claims)
+            .finish()
+    }
+}
+
+impl fmt::Debug for JwtAuthenticatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthenticatorBuilder")
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
