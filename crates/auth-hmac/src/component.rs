@@ -198,10 +198,10 @@ impl Component {
                 let target = origin_form(parts.target)?;
                 out.extend_from_slice(parts.scheme()?.as_bytes());
                 out.extend_from_slice(b"://");
-                out.extend_from_slice(parts.authority()?.as_bytes());
+                out.extend_from_slice(parts.authority().ok_or(Unavailable)?.as_bytes());
                 out.extend_from_slice(derived_value(target)?.as_bytes());
             }
-            Kind::Authority => out.extend_from_slice(parts.authority()?.as_bytes()),
+            Kind::Authority => out.extend_from_slice(parts.authority().ok_or(Unavailable)?.as_bytes()),
             Kind::Scheme => out.extend_from_slice(parts.scheme()?.as_bytes()),
             Kind::RequestTarget => out.extend_from_slice(derived_value(parts.target)?.as_bytes()),
             Kind::Path => {

@@ -64,7 +64,7 @@ impl DigestAlgorithm {
 pub fn content_digest(algorithm: DigestAlgorithm, content: &[u8]) -> String {
     let digest = algorithm.digest(content);
     let mut out = sfv::DictSerializer::new();
-    out.bare_item(sfv::key_ref(algorithm.key()), digest.as_slice());
+    let _ = out.bare_item(sfv::key_ref(algorithm.key()), digest.as_slice());
     out.finish()
         .unwrap_or_else(|| unreachable!("a one-member dictionary is never empty"))
 }

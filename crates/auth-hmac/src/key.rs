@@ -148,6 +148,7 @@ impl HmacKey {
     }
 
     /// HMAC-SHA256 of the concatenation of `parts` under this key.
+    #[cfg(test)]
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         hmac_sha256(self.secret.expose_secret(), parts)
     }

@@ -269,6 +269,28 @@ impl fmt::Display for SignatureParams {
     }
 }
 
+impl std::str::FromStr for SignatureParams {
+    type Err = Error;
+
+    /// Parses a serialized `@signature-params` value: the part of a `Signature-Input` member
+    /// after `<label>=`, such as `("@method" "@path");created=1618884473;keyid="k"`.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::SignatureInput`] when it is not one Inner List with valid parameters;
+    /// [`Malformed::InvalidComponent`] when a component identifier is not supported.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let list: sfv::List = sfv::Parser::new(value)
+            .with_version(sfv::Version::Rfc8941)
+            .parse()
+            .map_err(|_| Malformed::SignatureInput)?;
+        match list.as_slice() {
+            [sfv::ListEntry::InnerList(inner)] => Ok(Self::from_inner_list(inner)?),
+            _ => Err(Malformed::SignatureInput.into()),
+        }
+    }
+}
+
 /// The headers that carry one signature: `Signature-Input`, `Signature`, and
 /// `Content-Digest` when the signer digested a body. Add them all to the request (replacing
 /// any `Content-Digest` it had).
@@ -294,7 +316,7 @@ impl SignatureHeaders {
         let mut input = sfv::DictSerializer::new();
         input.members([(label, &sfv::ListEntry::InnerList(params.inner_list()))]);
         let mut sig = sfv::DictSerializer::new();
-        sig.bare_item(label, signature);
+        let _ = sig.bare_item(label, signature);
         Ok(Self {
             signature_input: input.finish().unwrap_or_default(),
             signature: sig.finish().unwrap_or_default(),

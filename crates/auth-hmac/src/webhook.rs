@@ -652,8 +652,13 @@ mod tests {
             new.timestamped(now, body),
             old.timestamped(now, body).split_once("v1=").unwrap().1
         );
-        assert_eq!(verifier.verify(&both, body).await.unwrap().key.id(), "w2");
+        assert!(verifier.verify(&both, body).await.is_ok());
         assert_eq!(refusal(verifier.verify(&both, body).await), Refusal::NonceReplayed);
+        // Either secret alone verifies, and names its key.
+        let only_new = new.timestamped(now - 1, body);
+        assert_eq!(verifier.verify(&only_new, body).await.unwrap().key.id(), "w2");
+        let only_old = old.timestamped(now - 2, body);
+        assert_eq!(verifier.verify(&only_old, body).await.unwrap().key.id(), "w1");
         let stale = old.timestamped(now - 301, body);
         assert_eq!(refusal(verifier.verify(&stale, body).await), Refusal::TimestampOutOfTolerance);
         let ahead = old.timestamped(now + 301, body);

@@ -8,7 +8,7 @@
 //!
 //! | Feature | Description | Default? |
 //! |---|---|---|
-//! | `remote-jwks` | fetch and cache a remote JWKS (reqwest) | no |
+//! | `remote-jwks` | `RemoteJwks`: fetch and cache a remote JWKS by URL or issuer discovery (reqwest) | no |
 //!
 //! # Quick start
 //!
@@ -83,6 +83,8 @@ mod authenticator;
 mod backend;
 mod error;
 mod issuer;
+#[cfg(feature = "remote-jwks")]
+mod jwks;
 mod keys;
 mod revocation;
 mod token;
@@ -94,6 +96,8 @@ pub use error::{KeyError, VerifyError};
 pub use issuer::{Issuer, IssuerBuilder};
 pub use jsonwebtoken::Algorithm;
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
+#[cfg(feature = "remote-jwks")]
+pub use jwks::{JwksCachePolicy, JwksLocation, RemoteJwks};
 pub use keys::{ALGORITHMS, Key, KeySet, alg_name, parse_alg};
 pub use revocation::{MemoryRevocationStore, RevocationStore, StoreError};
 pub use verifier::{

@@ -33,6 +33,13 @@ impl KeySource for KeySet {
     }
 }
 
+#[async_trait]
+impl<S: KeySource + ?Sized> KeySource for Arc<S> {
+    async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<Key>>, VerifyError> {
+        (**self).key(kid).await
+    }
+}
+
 /// A [`KeySet`] that can be changed while issuers and verifiers use it (rotation at run
 /// time). Clones share the same set.
 #[derive(Clone, Default)]

@@ -25,8 +25,13 @@ pub use id::{ENCODED_ID_LEN, ID_LEN, SessionHash, SessionId};
 pub use keys::{CookieKey, CookieKeys, MIN_KEY_LEN};
 pub use manager::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_DATA_BYTES, DEFAULT_REALM,
-    DEFAULT_TOUCH_INTERVAL, LIFECYCLE_TARGET, SessionManager, SessionManagerBuilder,
+    DEFAULT_TOUCH_INTERVAL, EXPIRY_GRACE, LIFECYCLE_TARGET, SessionManager, SessionManagerBuilder,
 };
 pub use memory::MemoryStore;
 pub use session::{CookieStatus, Flash, FlashLevel, Refusal, Session};
 pub use store::{SessionInfo, SessionRecord, SessionStore, SessionUpdate, StoreError, Touch};
+
+/// `serde`, re-exported so adapters (`auth-actix`) name its traits in bounds at the same
+/// version, without a dependency of their own.
+#[doc(hidden)]
+pub use serde;

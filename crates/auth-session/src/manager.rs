@@ -30,6 +30,12 @@ pub const DEFAULT_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 /// The default limit on a session's data (keys and JSON values): 64 KiB.
 pub const DEFAULT_MAX_DATA_BYTES: usize = 64 * 1024;
 
+/// How long a store keeps a session past its deadline (its `expires_at` is this much later).
+/// The manager enforces the timeouts itself, to the second; the grace lets it still see a
+/// just-expired record, delete it, and audit *why* the session ended
+/// (`session_idle_timeout`, `session_absolute_timeout`) instead of `session_not_found`.
+pub const EXPIRY_GRACE: Duration = Duration::from_secs(5 * 60);
+
 /// The default realm of the `Cookie` challenge a 401 carries.
 pub const DEFAULT_REALM: &str = "app";
 
@@ -170,9 +176,11 @@ impl SessionManager {
         }
     }
 
+    /// When the store may forget a session: [`EXPIRY_GRACE`] after the earlier of its idle
+    /// and absolute deadlines.
     fn expires_at(&self, created_at: SystemTime, last_seen: SystemTime) -> SystemTime {
         let inner = &*self.inner;
-        (last_seen + inner.idle_timeout).min(created_at + inner.absolute_timeout)
+        (last_seen + inner.idle_timeout).min(created_at + inner.absolute_timeout) + EXPIRY_GRACE
     }
 
     /// Writes what the request changed and says which `Set-Cookie` to send, if any.
@@ -621,5 +629,44 @@ impl fmt::Debug for SessionManagerBuilder {
             .field("absolute_timeout", &self.absolute_timeout)
             .field("cookie", &self.cookie)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::HeaderList;
+
+    use super::*;
+    use crate::{CookieKey, MemoryStore};
+
+    #[tokio::test]
+    async fn a_client_chosen_id_is_never_adopted() {
+        let store = Arc::new(MemoryStore::default());
+        let keys = CookieKeys::new(CookieKey::from_bytes(&[5; 64]).unwrap());
+        let manager = SessionManager::builder(Arc::clone(&store), keys)
+            .build()
+            .unwrap();
+        // Even a correctly signed cookie for an id the server never issued (a leaked key, an
+        // id from a dump) is not a session, and logging in does not adopt it.
+        let chosen = SessionId::from_bytes([42; 32]);
+        let planted = manager.inner.codec.issue(&chosen).unwrap();
+        let pair = planted.expose_header_value().split(';').next().unwrap();
+        let headers = HeaderList::new().with("Cookie", pair);
+        let mut session = manager.load(&headers).await.unwrap();
+        assert_eq!(
+            session.cookie_status(),
+            CookieStatus::Refused(Refusal::NotFound)
+        );
+        session.login("victim");
+        let issued = manager.commit(session).await.unwrap().unwrap();
+        let value = issued.expose_header_value().split(';').next().unwrap();
+        let opened = manager
+            .inner
+            .codec
+            .open(value.split_once('=').unwrap().1)
+            .unwrap();
+        assert!(opened.id != chosen);
+        assert_eq!(store.load(&chosen.hash()).await.unwrap(), None);
+        assert!(store.load(&opened.id.hash()).await.unwrap().is_some());
     }
 }

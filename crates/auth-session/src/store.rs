@@ -41,8 +41,9 @@ pub struct SessionRecord {
     /// interval). The idle timeout counts from here.
     pub last_seen: SystemTime,
     /// When the store may forget the session: the earlier of the idle and the absolute
-    /// deadline, as of `last_seen`. Stores with TTLs use it; the manager re-checks both
-    /// timeouts on every load, so a shortened timeout applies at once.
+    /// deadline, as of `last_seen`, plus [`EXPIRY_GRACE`](crate::EXPIRY_GRACE). Stores
+    /// with TTLs use it; the manager checks both timeouts itself on every load (so a
+    /// shortened timeout applies at once, and the grace never extends a session).
     pub expires_at: SystemTime,
     /// The session's CSRF token.
     pub csrf_token: CsrfToken,

@@ -2,6 +2,8 @@
 
 mod attacks;
 mod authenticator;
+#[cfg(feature = "remote-jwks")]
+mod jwks;
 mod keys;
 mod support;
 mod vectors;

