@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use auth_core::{Challenge, Principal, Rejection, Scopes};
+use auth_core::{AuthRequest, Challenge, Principal, Rejection, Scopes};
 
 use crate::AuthError;
+use crate::headers::ActixHeaders;
 use crate::middleware::AuthChallenges;
 
 /// Extracts the [`Principal`] that [`Authenticate`](crate::Authenticate) put into the
@@ -46,6 +47,8 @@ use crate::middleware::AuthChallenges;
 pub struct Authenticated {
     principal: Principal,
     challenges: Option<Arc<[Challenge]>>,
+    /// The request, for the audit event of a refusal (a cheap reference-counted handle).
+    request: HttpRequest,
 }
 
 impl Authenticated {
@@ -94,15 +97,14 @@ impl Authenticated {
         let rejection = Rejection::insufficient_scope(challenges, missing)
             .with_subject(self.principal.subject())
             .with_scheme(self.principal.scheme());
-        tracing::warn!(
-            target: auth_core::AUDIT_TARGET,
-            scheme = %self.principal.scheme(),
-            outcome = "rejected",
-            reason = rejection.reason(),
-            status = rejection.status(),
-            subject = ?self.principal.subject(),
-            "rejected"
-        );
+        let req = &self.request;
+        let headers = ActixHeaders(req.headers());
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path(), |pq| pq.as_str());
+        let view = AuthRequest::new(req.method().as_str(), target, &headers).with_peer(req.peer_addr());
+        auth_core::audit::record_rejection(self.principal.scheme(), &rejection, &view);
         rejection
     }
 }
@@ -126,6 +128,7 @@ impl FromRequest for Authenticated {
             Some(principal) => Ok(Authenticated {
                 principal: principal.clone(),
                 challenges,
+                request: req.clone(),
             }),
             None => Err(AuthError(Rejection::unauthenticated(
                 challenges.as_deref().unwrap_or_default().to_vec(),

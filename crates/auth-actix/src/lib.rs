@@ -17,11 +17,13 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `basic` | HTTP Basic: [`basic::middleware`] and the `auth-basic` types | no |
+//! | `basic` | HTTP Basic: `basic::middleware` and the `auth-basic` types | no |
 //! | `apikey` | API keys: the `auth-apikey` types and the `ApiKeyInfo` extractor | no |
+//! | `jwt` | JWT bearer tokens: the `JwtClaims<C>` extractor, `jwks_response`, the `auth-jwt` types | no |
 //!
-//! The remaining schemes (`jwt`, `hmac`, `session`, `oauth2`) add their features as they
-//! land.
+//! | `session` | server-side sessions: `SessionMiddleware` and the `Session` extractor | no |
+//! | `hmac` | HTTP Message Signatures and webhook signatures: the `auth-hmac` types | no |
+//! | `oauth2` | OAuth 2.0 resource server: bearer access tokens as JWTs or introspected | no |
 //!
 //! # Quick start
 //!
@@ -101,6 +103,8 @@ pub mod hmac;
 pub mod jwt;
 mod https;
 mod middleware;
+#[cfg(feature = "oauth2")]
+pub mod oauth2;
 mod response;
 mod scope;
 #[cfg(feature = "session")]

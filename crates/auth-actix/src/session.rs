@@ -62,7 +62,7 @@
 //! | an unsafe method with a session and no (or a wrong) CSRF token | 403 `csrf_failed` |
 //! | the store is down | 503 (before the handler, or instead of its response when the save fails) |
 //!
-//! A logged-in session puts its [`Principal`](auth_core::Principal) into the request, so
+//! A logged-in session puts its [`Principal`] into the request, so
 //! [`Authenticated`](crate::Authenticated) works; each request that carries a session
 //! cookie is recorded as one audit event (success, or the refusal's reason). Responses
 //! that set the cookie get `Cache-Control: no-store`, so no shared cache hands one
@@ -122,7 +122,7 @@ struct Settings {
 /// `TRACE`): cross-site requests (by `Sec-Fetch-Site` or `Origin`/`Referer`) are refused,
 /// and a request that carries a session must carry its token, in the `X-CSRF-Token` header
 /// or the `csrf_token` field of a urlencoded form (see
-/// [`CsrfConfig`](auth_session::CsrfConfig) for the names and trusted origins). A refusal
+/// [`CsrfConfig`] for the names and trusted origins). A refusal
 /// is 403 `{"error":"csrf_failed",...}` with `Cache-Control: no-store`, recorded as an audit
 /// event with the failed check as reason.
 ///
@@ -479,6 +479,11 @@ struct SessionHandle(Rc<RefCell<Option<auth_session::Session>>>);
 /// (only the keys this request changed). Methods take `&self`, so the extractor can be
 /// cloned into helpers; a change made after the response has been sent is lost.
 ///
+/// The [`Principal`] that [`Authenticated`](crate::Authenticated) reads is the session
+/// as the request brought it: a [`Session::login`] or [`Session::logout`] in this handler
+/// shows in `Authenticated` from the next request on (read [`Session::user`] for the
+/// current state).
+///
 /// Without [`SessionMiddleware`] on the route, extracting it fails with 500 (a
 /// misconfiguration, not a client error).
 ///
@@ -497,7 +502,10 @@ impl Session {
     /// # Errors
     ///
     /// [`Error::Value`] when the stored value is not a `T`.
-    pub fn get<T: auth_session::serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+    pub fn get<T: auth_session::serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, Error> {
         self.with(|s| s.get(key)).unwrap_or(Ok(None))
     }
 
@@ -512,7 +520,11 @@ impl Session {
     /// # Errors
     ///
     /// [`Error::ReservedKey`], [`Error::Value`], [`Error::DataTooLarge`].
-    pub fn insert<T: auth_session::serde::Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
+    pub fn insert<T: auth_session::serde::Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Error> {
         self.with(|s| s.insert(key, value)).unwrap_or(Ok(()))
     }
 

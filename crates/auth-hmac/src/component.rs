@@ -201,7 +201,9 @@ impl Component {
                 out.extend_from_slice(parts.authority().ok_or(Unavailable)?.as_bytes());
                 out.extend_from_slice(derived_value(target)?.as_bytes());
             }
-            Kind::Authority => out.extend_from_slice(parts.authority().ok_or(Unavailable)?.as_bytes()),
+            Kind::Authority => {
+                out.extend_from_slice(parts.authority().ok_or(Unavailable)?.as_bytes())
+            }
             Kind::Scheme => out.extend_from_slice(parts.scheme()?.as_bytes()),
             Kind::RequestTarget => out.extend_from_slice(derived_value(parts.target)?.as_bytes()),
             Kind::Path => {
@@ -516,7 +518,11 @@ fn hex_digit(b: u8) -> Option<u8> {
 
 /// The value of field `name` (§2.1): every field line in order, each stripped of leading
 /// and trailing whitespace and obsolete line folding, joined with `, `.
-fn write_field(headers: &dyn HeaderSource, name: &str, out: &mut Vec<u8>) -> Result<(), Unavailable> {
+fn write_field(
+    headers: &dyn HeaderSource,
+    name: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), Unavailable> {
     let values = headers.get_all(name);
     if values.is_empty() {
         return Err(Unavailable);
@@ -533,7 +539,10 @@ fn write_field(headers: &dyn HeaderSource, name: &str, out: &mut Vec<u8>) -> Res
 fn write_field_value(value: &[u8], out: &mut Vec<u8>) -> Result<(), Unavailable> {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = value.iter().position(|b| !is_ws(b)).unwrap_or(value.len());
-    let end = value.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
+    let end = value
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map_or(start, |i| i + 1);
     let value = &value[start..end];
     let mut i = 0;
     while i < value.len() {
@@ -570,8 +579,20 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-                | b'`' | b'|' | b'~'
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
         )
 }
 
@@ -607,12 +628,24 @@ mod tests {
     #[test]
     fn authority_normalization() {
         let n = |raw, scheme| normalize_authority(raw, scheme).map(Cow::into_owned);
-        assert_eq!(n("Example.COM:443", "https").as_deref(), Some("example.com"));
+        assert_eq!(
+            n("Example.COM:443", "https").as_deref(),
+            Some("example.com")
+        );
         assert_eq!(n("example.com:80", "http").as_deref(), Some("example.com"));
-        assert_eq!(n("example.com:443", "http").as_deref(), Some("example.com:443"));
-        assert_eq!(n("[2001:DB8::1]:8443", "https").as_deref(), Some("[2001:db8::1]:8443"));
+        assert_eq!(
+            n("example.com:443", "http").as_deref(),
+            Some("example.com:443")
+        );
+        assert_eq!(
+            n("[2001:DB8::1]:8443", "https").as_deref(),
+            Some("[2001:db8::1]:8443")
+        );
         assert_eq!(n("[::1]", "https").as_deref(), Some("[::1]"));
-        assert_eq!(n("127.0.0.1:8080", "http").as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(
+            n("127.0.0.1:8080", "http").as_deref(),
+            Some("127.0.0.1:8080")
+        );
         for bad in ["", "a b", "user@host", "host/path", "host:8x", ":80"] {
             assert_eq!(n(bad, "https"), None, "{bad:?}");
         }
@@ -630,22 +663,45 @@ mod tests {
             .with("X-Empty-Header", "");
         let parts = RequestParts::new("GET", "/", &headers);
         let field = |name| value(&Component::field(name).unwrap(), &parts);
-        assert_eq!(field("x-ows-header").unwrap(), "Leading and trailing whitespace.");
-        assert_eq!(field("x-obs-fold-header").unwrap(), "Obsolete line folding.");
-        assert_eq!(field("cache-control").unwrap(), "max-age=60, must-revalidate");
-        assert_eq!(field("example-dict").unwrap(), "a=1,    b=2;x=1;y=2,   c=(a   b   c)");
+        assert_eq!(
+            field("x-ows-header").unwrap(),
+            "Leading and trailing whitespace."
+        );
+        assert_eq!(
+            field("x-obs-fold-header").unwrap(),
+            "Obsolete line folding."
+        );
+        assert_eq!(
+            field("cache-control").unwrap(),
+            "max-age=60, must-revalidate"
+        );
+        assert_eq!(
+            field("example-dict").unwrap(),
+            "a=1,    b=2;x=1;y=2,   c=(a   b   c)"
+        );
         assert_eq!(field("x-empty-header").unwrap(), "");
         assert_eq!(field("x-missing"), Err(Unavailable));
-        let bad = HeaderList::new().with("X-Nul", b"a\x00b".to_vec()).with("X-Lf", "a\nb");
+        let bad = HeaderList::new()
+            .with("X-Nul", b"a\x00b".to_vec())
+            .with("X-Lf", "a\nb");
         let parts = RequestParts::new("GET", "/", &bad);
-        assert_eq!(value(&Component::field("x-nul").unwrap(), &parts), Err(Unavailable));
-        assert_eq!(value(&Component::field("x-lf").unwrap(), &parts), Err(Unavailable));
+        assert_eq!(
+            value(&Component::field("x-nul").unwrap(), &parts),
+            Err(Unavailable)
+        );
+        assert_eq!(
+            value(&Component::field("x-lf").unwrap(), &parts),
+            Err(Unavailable)
+        );
     }
 
     #[test]
     fn identifiers_parse_strictly() {
         let item = |s: &str| sfv::Parser::new(s).parse::<sfv::Item>().unwrap();
-        assert_eq!(Component::from_item(&item(r#""@method""#)).unwrap(), Component::METHOD);
+        assert_eq!(
+            Component::from_item(&item(r#""@method""#)).unwrap(),
+            Component::METHOD
+        );
         assert_eq!(
             Component::from_item(&item(r#""@query-param";name="Pet""#))
                 .unwrap()
@@ -672,15 +728,23 @@ mod tests {
             };
             assert!(Component::from_item(&parsed).is_err(), "{bad}");
         }
-        assert!(Component::query_param("fa%c3%a7ade").is_err(), "lower-case hex is not canonical");
+        assert!(
+            Component::query_param("fa%c3%a7ade").is_err(),
+            "lower-case hex is not canonical"
+        );
     }
 
     #[test]
     fn display_serializes_identifiers() {
         assert_eq!(Component::TARGET_URI.to_string(), r#""@target-uri""#);
-        assert_eq!(Component::content_digest().to_string(), r#""content-digest""#);
         assert_eq!(
-            Component::query_param("fa%C3%A7ade%22%3A%20").unwrap().to_string(),
+            Component::content_digest().to_string(),
+            r#""content-digest""#
+        );
+        assert_eq!(
+            Component::query_param("fa%C3%A7ade%22%3A%20")
+                .unwrap()
+                .to_string(),
             r#""@query-param";name="fa%C3%A7ade%22%3A%20""#
         );
     }

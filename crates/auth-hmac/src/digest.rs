@@ -165,7 +165,12 @@ mod tests {
             refusal(verify_content_digest(&[], BODY)),
             Refusal::ContentDigestMissing
         );
-        for bad in [&b"sha-256=:%%%:"[..], b"sha-256=1", b"sha-256=(a b)", b"sha-256=:AAAA:,"] {
+        for bad in [
+            &b"sha-256=:%%%:"[..],
+            b"sha-256=1",
+            b"sha-256=(a b)",
+            b"sha-256=:AAAA:,",
+        ] {
             assert!(
                 matches!(
                     verify_content_digest(&[bad], BODY),

@@ -252,7 +252,8 @@ impl Error {
                 Rejection::invalid_request(challenges.to_vec(), m.description(), m.reason())
             }
             Error::Refused { refusal, key_id } => {
-                let rejection = Rejection::invalid_credentials(challenges.to_vec(), refusal.reason());
+                let rejection =
+                    Rejection::invalid_credentials(challenges.to_vec(), refusal.reason());
                 match key_id {
                     Some(key_id) => rejection.with_key_id(key_id.clone()),
                     None => rejection,
@@ -321,7 +322,12 @@ mod tests {
         let reasons: Vec<&str> = rejections.iter().map(Rejection::reason).collect();
         assert_eq!(
             reasons,
-            ["bad_signature", "unknown_key", "created_too_old", "nonce_replayed"]
+            [
+                "bad_signature",
+                "unknown_key",
+                "created_too_old",
+                "nonce_replayed"
+            ]
         );
         assert_eq!(rejections[1].key_id(), Some("nobody"));
     }
@@ -331,9 +337,8 @@ mod tests {
         let rejection = Error::Malformed(Malformed::Signature).to_rejection(&[]);
         assert_eq!(rejection.status(), 400);
         assert_eq!(rejection.reason(), "malformed_signature");
-        let rejection =
-            Error::NonceStore(StoreError::Unavailable("redis at 10.0.0.5 down".into()))
-                .to_rejection(&[]);
+        let rejection = Error::NonceStore(StoreError::Unavailable("redis at 10.0.0.5 down".into()))
+            .to_rejection(&[]);
         assert_eq!(rejection.status(), 503);
         assert_eq!(rejection.reason(), "nonce_store_unavailable");
         assert!(!rejection.json_body().contains("10.0.0.5"));

@@ -198,7 +198,10 @@ pub(crate) fn check_key_id(id: &str) -> Result<(), ConfigError> {
     }
     // An RFC 8941 String without the characters that need escaping, so it reads the same in
     // every log and header.
-    if !id.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+    if !id
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
         return Err(invalid("must be printable ASCII without `\"` and `\\`"));
     }
     Ok(())
@@ -322,7 +325,10 @@ impl MemoryKeyStore {
     /// Number of keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether the store holds no key.
@@ -385,7 +391,10 @@ mod tests {
         let tag = key.mac(&[b"a", b"bc"]);
         assert_eq!(tag, hmac_sha256(SECRET.as_bytes(), &[b"abc"]));
         assert!(key.verify(&[b"abc"], &tag));
-        assert!(!key.verify(&[b"abc"], &tag[..16]), "a truncated tag is refused");
+        assert!(
+            !key.verify(&[b"abc"], &tag[..16]),
+            "a truncated tag is refused"
+        );
         assert!(!key.verify(&[b"abd"], &tag));
     }
 

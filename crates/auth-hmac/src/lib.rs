@@ -179,15 +179,19 @@ pub use authenticator::{DEFAULT_REALM, HmacAuthenticator};
 pub use component::{Component, RequestParts};
 pub use digest::{DigestAlgorithm, content_digest, verify_content_digest};
 pub use error::{ConfigError, Error, Malformed, Refusal, Result};
-pub use key::{ALGORITHM, HmacKey, KeyStore, MAX_KEY_ID_LEN, MIN_SECRET_LEN, MemoryKeyStore, hmac_sha256};
+pub use key::{
+    ALGORITHM, HmacKey, KeyStore, MAX_KEY_ID_LEN, MIN_SECRET_LEN, MemoryKeyStore, hmac_sha256,
+};
 pub use nonce::{MemoryNonceStore, NonceStore, StoreError};
-pub use signature::{MAX_COMPONENTS, MAX_PARAM_LEN, MAX_SIGNATURES, SignatureHeaders, SignatureParams};
+pub use signature::{
+    MAX_COMPONENTS, MAX_PARAM_LEN, MAX_SIGNATURES, SignatureHeaders, SignatureParams,
+};
 pub use signer::{DEFAULT_LABEL, Signer, SignerBuilder};
 pub use verifier::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, MAX_MAX_AGE, SignatureInfo, Verified, Verifier,
     VerifierBuilder,
 };
 pub use webhook::{
-    DEFAULT_TOLERANCE, DEFAULT_WEBHOOK_HEADER, WebhookAuthenticator, WebhookEncoding,
-    WebhookInfo, WebhookSigner, WebhookVerified, WebhookVerifier, WebhookVerifierBuilder,
+    DEFAULT_TOLERANCE, DEFAULT_WEBHOOK_HEADER, WebhookAuthenticator, WebhookEncoding, WebhookInfo,
+    WebhookSigner, WebhookVerified, WebhookVerifier, WebhookVerifierBuilder,
 };

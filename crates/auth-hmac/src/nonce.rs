@@ -38,8 +38,11 @@ pub enum StoreError {
 pub trait NonceStore: Send + Sync + fmt::Debug + 'static {
     /// Records `nonce` until `expires_at`, atomically: `Ok(true)` when it was not already
     /// recorded (first use), `Ok(false)` when it was (a replay).
-    async fn insert_if_absent(&self, nonce: &str, expires_at: SystemTime)
-    -> Result<bool, StoreError>;
+    async fn insert_if_absent(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -195,7 +198,12 @@ mod tests {
         assert!(!store.insert_if_absent("a", until).await.unwrap());
         assert!(store.insert_if_absent("b", until).await.unwrap());
         clock.advance(Duration::from_secs(10));
-        assert!(store.insert_if_absent("a", clock.now() + Duration::from_secs(10)).await.unwrap());
+        assert!(
+            store
+                .insert_if_absent("a", clock.now() + Duration::from_secs(10))
+                .await
+                .unwrap()
+        );
         assert!(!store.insert_if_absent("a", clock.now()).await.unwrap());
     }
 
@@ -214,7 +222,12 @@ mod tests {
         // Live nonces were not forgotten to make room.
         assert!(!store.insert_if_absent("a", until).await.unwrap());
         clock.advance(Duration::from_secs(6));
-        assert!(store.insert_if_absent("d", clock.now() + Duration::from_secs(5)).await.unwrap());
+        assert!(
+            store
+                .insert_if_absent("d", clock.now() + Duration::from_secs(5))
+                .await
+                .unwrap()
+        );
         assert_eq!(store.len(), 1, "expired nonces were swept");
     }
 
@@ -224,10 +237,16 @@ mod tests {
         let store = MemoryNonceStore::new(clock.shared());
         for i in 0..100 {
             let until = clock.now() + Duration::from_secs(1);
-            store.insert_if_absent(&format!("n{i}"), until).await.unwrap();
+            store
+                .insert_if_absent(&format!("n{i}"), until)
+                .await
+                .unwrap();
         }
         clock.advance(Duration::from_secs(61));
-        store.insert_if_absent("last", clock.now() + Duration::from_secs(1)).await.unwrap();
+        store
+            .insert_if_absent("last", clock.now() + Duration::from_secs(1))
+            .await
+            .unwrap();
         assert_eq!(store.len(), 1);
     }
 }

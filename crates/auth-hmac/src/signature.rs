@@ -197,9 +197,7 @@ impl SignatureParams {
         }
         for (key, value) in &list.params {
             let valid = match key.as_str() {
-                "created" | "expires" => value
-                    .as_integer()
-                    .is_some_and(|i| i64::from(i) >= 0),
+                "created" | "expires" => value.as_integer().is_some_and(|i| i64::from(i) >= 0),
                 "nonce" | "alg" | "keyid" | "tag" => value
                     .as_string()
                     .is_some_and(|s| !s.as_str().is_empty() && s.as_str().len() <= MAX_PARAM_LEN),
@@ -489,15 +487,35 @@ mod tests {
             malformed(parse_signatures(&[b"a=()", b"a=()"], &[b"a=:AA==:"])),
             Malformed::DuplicateLabel
         );
-        assert_eq!(malformed(parse("a=(), a=()", "a=:AA==:")), Malformed::DuplicateLabel);
-        assert_eq!(malformed(parse("a=()", "b=:AA==:")), Malformed::LabelMismatch);
-        assert_eq!(malformed(parse("a=(), b=()", "a=:AA==:")), Malformed::LabelMismatch);
-        assert_eq!(malformed(parse("a=1", "a=:AA==:")), Malformed::SignatureInput);
-        assert_eq!(malformed(parse("a=(", "a=:AA==:")), Malformed::SignatureInput);
-        assert_eq!(malformed(parse("a=()", "a=:not base64!:")), Malformed::Signature);
+        assert_eq!(
+            malformed(parse("a=(), a=()", "a=:AA==:")),
+            Malformed::DuplicateLabel
+        );
+        assert_eq!(
+            malformed(parse("a=()", "b=:AA==:")),
+            Malformed::LabelMismatch
+        );
+        assert_eq!(
+            malformed(parse("a=(), b=()", "a=:AA==:")),
+            Malformed::LabelMismatch
+        );
+        assert_eq!(
+            malformed(parse("a=1", "a=:AA==:")),
+            Malformed::SignatureInput
+        );
+        assert_eq!(
+            malformed(parse("a=(", "a=:AA==:")),
+            Malformed::SignatureInput
+        );
+        assert_eq!(
+            malformed(parse("a=()", "a=:not base64!:")),
+            Malformed::Signature
+        );
         assert_eq!(malformed(parse("a=()", "a=\"text\"")), Malformed::Signature);
         let many: Vec<String> = (0..=MAX_SIGNATURES).map(|i| format!("s{i}=()")).collect();
-        let sigs: Vec<String> = (0..=MAX_SIGNATURES).map(|i| format!("s{i}=:AA==:")).collect();
+        let sigs: Vec<String> = (0..=MAX_SIGNATURES)
+            .map(|i| format!("s{i}=:AA==:"))
+            .collect();
         assert_eq!(
             malformed(parse(&many.join(", "), &sigs.join(", "))),
             Malformed::TooManySignatures
@@ -516,7 +534,10 @@ mod tests {
             );
         }
         let received = parse(r#"a=("@method" "@method")"#, "a=:AA==:").unwrap();
-        assert!(matches!(received[0].params, Err(Malformed::InvalidComponent)));
+        assert!(matches!(
+            received[0].params,
+            Err(Malformed::InvalidComponent)
+        ));
     }
 
     #[test]
@@ -531,16 +552,22 @@ mod tests {
         assert_eq!(params.key_id_value(), Some("k"));
         assert_eq!(params.created_at(), Some(9));
         // Optional whitespace is normalized away, as §4.1 requires for the base.
-        let spaced = r#"sig=(  "@method"   "@query-param";name="Pet" );keyid="k";created=9;foo=1.5"#;
+        let spaced =
+            r#"sig=(  "@method"   "@query-param";name="Pet" );keyid="k";created=9;foo=1.5"#;
         let received = parse(spaced, "sig=:AA==:").unwrap();
         assert_eq!(received[0].params.as_ref().unwrap(), params);
     }
 
     #[test]
     fn headers_serialize() {
-        let params = SignatureParams::new([Component::METHOD]).created(1).key_id("k");
+        let params = SignatureParams::new([Component::METHOD])
+            .created(1)
+            .key_id("k");
         let headers = SignatureHeaders::new("sig1", &params, &[1, 2, 3]).unwrap();
-        assert_eq!(headers.signature_input, r#"sig1=("@method");created=1;keyid="k""#);
+        assert_eq!(
+            headers.signature_input,
+            r#"sig1=("@method");created=1;keyid="k""#
+        );
         assert_eq!(headers.signature, "sig1=:AQID:");
         assert!(!format!("{headers:?}").contains("AQID"));
         assert!(SignatureHeaders::new("Sig", &params, &[]).is_err());

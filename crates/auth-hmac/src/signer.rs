@@ -187,7 +187,9 @@ impl Signer {
         let headers = request.headers_mut();
         for (name, value) in signed.iter() {
             // Structured-field serializations are visible ASCII: always valid values.
-            let value = HeaderValue::from_str(value).map_err(|_| Error::InvalidRequest("a signature header is not a valid header value"))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::InvalidRequest("a signature header is not a valid header value")
+            })?;
             headers.insert(HeaderName::from_static(lower(name)), value);
         }
         Ok(())
@@ -230,14 +232,20 @@ struct Overlay<'a> {
 
 impl HeaderSource for Overlay<'_> {
     fn get(&self, name: &str) -> Option<&[u8]> {
-        match (name.eq_ignore_ascii_case("content-digest"), self.content_digest) {
+        match (
+            name.eq_ignore_ascii_case("content-digest"),
+            self.content_digest,
+        ) {
             (true, Some(digest)) => Some(digest.as_bytes()),
             _ => self.headers.get(name),
         }
     }
 
     fn get_all(&self, name: &str) -> Vec<&[u8]> {
-        match (name.eq_ignore_ascii_case("content-digest"), self.content_digest) {
+        match (
+            name.eq_ignore_ascii_case("content-digest"),
+            self.content_digest,
+        ) {
             (true, Some(digest)) => vec![digest.as_bytes()],
             _ => self.headers.get_all(name),
         }
@@ -271,7 +279,9 @@ impl SplitUrl {
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(end);
         if authority.contains('@') {
-            return Err(Error::InvalidRequest("credentials in the URL are not signed"));
+            return Err(Error::InvalidRequest(
+                "credentials in the URL are not signed",
+            ));
         }
         let authority = crate::component::normalize_authority(authority, &scheme)
             .ok_or(Error::InvalidRequest("no valid authority"))?
@@ -419,7 +429,11 @@ impl fmt::Debug for Signer {
             .field("label", &self.label)
             .field(
                 "components",
-                &self.components.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                &self
+                    .components
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
             )
             .field("digest", &self.digest)
             .field("tag", &self.tag)
@@ -450,8 +464,16 @@ mod tests {
             ("https", "example.com", "/a/b?x=1")
         );
         let u = SplitUrl::parse("http://127.0.0.1:8080?q").unwrap();
-        assert_eq!((u.authority.as_str(), u.target.as_str()), ("127.0.0.1:8080", "/?q"));
-        for bad in ["/relative", "ftp://host/x", "https://user:pw@host/", "https:///path"] {
+        assert_eq!(
+            (u.authority.as_str(), u.target.as_str()),
+            ("127.0.0.1:8080", "/?q")
+        );
+        for bad in [
+            "/relative",
+            "ftp://host/x",
+            "https://user:pw@host/",
+            "https:///path",
+        ] {
             assert!(SplitUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -459,7 +481,12 @@ mod tests {
     #[test]
     fn builds_only_safe_signers() {
         assert!(Signer::builder("k", "short").build().is_err());
-        assert!(Signer::builder("k", "short").dangerous_allow_short_secret().build().is_ok());
+        assert!(
+            Signer::builder("k", "short")
+                .dangerous_allow_short_secret()
+                .build()
+                .is_ok()
+        );
         let secret = "0123456789abcdef0123456789abcdef";
         assert!(Signer::builder("k", secret).label("Sig").build().is_err());
         assert!(Signer::builder("k", secret).tag("").build().is_err());
@@ -477,13 +504,25 @@ mod tests {
             .unwrap();
         let headers = HeaderList::new().with("Content-Type", "text/plain");
         let a = signer.sign("GET", "https://h/x", &headers, None).unwrap();
-        let b = signer.sign("GET", "https://h/x", &headers, Some(b"")).unwrap();
+        let b = signer
+            .sign("GET", "https://h/x", &headers, Some(b""))
+            .unwrap();
         assert_eq!(a.content_digest, None);
         assert_eq!(b.content_digest, None);
         assert_ne!(a.signature_input, b.signature_input, "nonces differ");
-        let c = signer.sign("POST", "https://h/x", &headers, Some(b"hi")).unwrap();
-        assert!(c.content_digest.as_deref().unwrap().starts_with("sha-256=:"));
-        assert!(c.signature_input.contains(r#""content-type" "content-digest")"#));
+        let c = signer
+            .sign("POST", "https://h/x", &headers, Some(b"hi"))
+            .unwrap();
+        assert!(
+            c.content_digest
+                .as_deref()
+                .unwrap()
+                .starts_with("sha-256=:")
+        );
+        assert!(
+            c.signature_input
+                .contains(r#""content-type" "content-digest")"#)
+        );
         let missing = signer.sign("GET", "https://h/x", &HeaderList::new(), None);
         assert!(matches!(missing, Err(Error::ComponentUnavailable { .. })));
     }

@@ -188,7 +188,10 @@ impl Verifier {
     /// # Errors
     ///
     /// See [`Verifier::verify_parts`].
-    pub async fn verify_request(&self, request: &AuthRequest<'_>) -> Result<Option<Verified>, Error> {
+    pub async fn verify_request(
+        &self,
+        request: &AuthRequest<'_>,
+    ) -> Result<Option<Verified>, Error> {
         let parts = self.request_parts(request);
         self.verify_parts(&parts, request.body()).await
     }
@@ -342,7 +345,11 @@ impl Verifier {
         };
         // A nonce must be remembered for as long as its signature could be accepted.
         let until = UNIX_EPOCH
-            + Duration::from_secs(created.saturating_add(self.max_age.as_secs()).saturating_add(1));
+            + Duration::from_secs(
+                created
+                    .saturating_add(self.max_age.as_secs())
+                    .saturating_add(1),
+            );
         let scoped = format!("rfc9421:{}:{}:{}", key.id().len(), key.id(), nonce);
         if self.nonces.insert_if_absent(&scoped, until).await? {
             Ok(())
@@ -538,7 +545,11 @@ impl fmt::Debug for Verifier {
             .field("nonces", &self.nonces)
             .field(
                 "required",
-                &self.required.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                &self
+                    .required
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
             )
             .field("require_content_digest", &self.require_content_digest)
             .field("label", &self.label)

@@ -17,8 +17,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth_core::{
-    AuthRequest, Authenticator, Challenge, Outcome, Principal, Rejection, Scheme,
-    Secret, SharedClock, SystemClock,
+    AuthRequest, Authenticator, Challenge, Outcome, Principal, Rejection, Scheme, Secret,
+    SharedClock, SystemClock,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -68,7 +68,7 @@ impl WebhookEncoding {
     fn decode(self, text: &str) -> Option<Vec<u8>> {
         match self {
             Self::Hex => {
-                if text.len() % 2 != 0 {
+                if !text.len().is_multiple_of(2) {
                     return None;
                 }
                 text.as_bytes()
@@ -172,7 +172,7 @@ pub struct WebhookVerified {
 }
 
 /// What the handler can learn about a verified webhook signature: the
-/// [`Principal`](auth_core::Principal) extension set by [`WebhookAuthenticator`].
+/// [`Principal`] extension set by [`WebhookAuthenticator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookInfo {
     /// The id of the key whose secret verified the body.
@@ -332,7 +332,11 @@ impl WebhookVerifier {
     }
 
     /// The first key whose MAC of `parts` is one of `macs` (constant-time comparisons).
-    fn find_key<'m>(&self, parts: &[&[u8]], macs: &'m [Vec<u8>]) -> Option<(Arc<HmacKey>, &'m [u8])> {
+    fn find_key<'m>(
+        &self,
+        parts: &[&[u8]],
+        macs: &'m [Vec<u8>],
+    ) -> Option<(Arc<HmacKey>, &'m [u8])> {
         for key in &self.keys {
             for mac in macs {
                 if key.verify(parts, mac) {
@@ -356,7 +360,8 @@ fn parse_timestamped(value: &str) -> Result<Option<(&str, Vec<&str>)>, Malformed
     let Some(t) = ts.next() else {
         return Ok(None);
     };
-    if ts.next().is_some() || t.is_empty() || t.len() > 15 || !t.bytes().all(|b| b.is_ascii_digit()) {
+    if ts.next().is_some() || t.is_empty() || t.len() > 15 || !t.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(Malformed::WebhookSignature);
     }
     let v1s: Vec<&str> = members
@@ -439,7 +444,9 @@ impl WebhookVerifierBuilder {
     /// the tolerance is zero or over one day.
     pub fn build(self) -> Result<WebhookVerifier, ConfigError> {
         if self.keys.is_empty() {
-            return Err(ConfigError::InvalidSetting("a webhook verifier needs a key"));
+            return Err(ConfigError::InvalidSetting(
+                "a webhook verifier needs a key",
+            ));
         }
         if self.header.is_empty()
             || !self
@@ -630,8 +637,18 @@ mod tests {
             Some(("12", vec!["ab", "cd"]))
         );
         assert_eq!(parse_timestamped("abcdef").unwrap(), None);
-        for bad in ["t=1", "t=x,v1=ab", "t=1,t=2,v1=ab", "t=,v1=ab", "t=-1,v1=ab"] {
-            assert_eq!(parse_timestamped(bad), Err(Malformed::WebhookSignature), "{bad}");
+        for bad in [
+            "t=1",
+            "t=x,v1=ab",
+            "t=1,t=2,v1=ab",
+            "t=,v1=ab",
+            "t=-1,v1=ab",
+        ] {
+            assert_eq!(
+                parse_timestamped(bad),
+                Err(Malformed::WebhookSignature),
+                "{bad}"
+            );
         }
     }
 
@@ -653,20 +670,38 @@ mod tests {
             old.timestamped(now, body).split_once("v1=").unwrap().1
         );
         assert!(verifier.verify(&both, body).await.is_ok());
-        assert_eq!(refusal(verifier.verify(&both, body).await), Refusal::NonceReplayed);
+        assert_eq!(
+            refusal(verifier.verify(&both, body).await),
+            Refusal::NonceReplayed
+        );
         // Either secret alone verifies, and names its key.
         let only_new = new.timestamped(now - 1, body);
-        assert_eq!(verifier.verify(&only_new, body).await.unwrap().key.id(), "w2");
+        assert_eq!(
+            verifier.verify(&only_new, body).await.unwrap().key.id(),
+            "w2"
+        );
         let only_old = old.timestamped(now - 2, body);
-        assert_eq!(verifier.verify(&only_old, body).await.unwrap().key.id(), "w1");
+        assert_eq!(
+            verifier.verify(&only_old, body).await.unwrap().key.id(),
+            "w1"
+        );
         let stale = old.timestamped(now - 301, body);
-        assert_eq!(refusal(verifier.verify(&stale, body).await), Refusal::TimestampOutOfTolerance);
+        assert_eq!(
+            refusal(verifier.verify(&stale, body).await),
+            Refusal::TimestampOutOfTolerance
+        );
         let ahead = old.timestamped(now + 301, body);
-        assert_eq!(refusal(verifier.verify(&ahead, body).await), Refusal::TimestampOutOfTolerance);
+        assert_eq!(
+            refusal(verifier.verify(&ahead, body).await),
+            Refusal::TimestampOutOfTolerance
+        );
         let edge = old.timestamped(now - 300, body);
         assert!(verifier.verify(&edge, body).await.is_ok());
         let tampered = old.timestamped(now, body);
-        assert_eq!(refusal(verifier.verify(&tampered, b"{ }").await), Refusal::BadSignature);
+        assert_eq!(
+            refusal(verifier.verify(&tampered, b"{ }").await),
+            Refusal::BadSignature
+        );
     }
 
     #[tokio::test]
@@ -676,14 +711,23 @@ mod tests {
         let signer = WebhookSigner::new(SECRET).unwrap();
         let plain = signer.untimestamped(body);
         let strict = verifier(&clock).build().unwrap();
-        assert_eq!(refusal(strict.verify(&plain, body).await), Refusal::UntimestampedSignature);
+        assert_eq!(
+            refusal(strict.verify(&plain, body).await),
+            Refusal::UntimestampedSignature
+        );
         let lax = verifier(&clock)
             .insecure_allow_untimestamped_replayable_signatures()
             .build()
             .unwrap();
         assert!(lax.verify(&plain, body).await.is_ok());
-        assert!(lax.verify(&plain, body).await.is_ok(), "replayable, as the name says");
-        assert_eq!(refusal(lax.verify(&plain, b"{}").await), Refusal::BadSignature);
+        assert!(
+            lax.verify(&plain, body).await.is_ok(),
+            "replayable, as the name says"
+        );
+        assert_eq!(
+            refusal(lax.verify(&plain, b"{}").await),
+            Refusal::BadSignature
+        );
         // base64 with a GitHub-style prefix.
         let prefixed = verifier(&clock)
             .encoding(WebhookEncoding::Base64)
@@ -699,7 +743,9 @@ mod tests {
         assert!(value.starts_with("sha256="));
         assert!(prefixed.verify(&value, body).await.is_ok());
         assert!(matches!(
-            prefixed.verify(value.trim_start_matches("sha256="), body).await,
+            prefixed
+                .verify(value.trim_start_matches("sha256="), body)
+                .await,
             Err(Error::Malformed(Malformed::WebhookSignature))
         ));
     }
@@ -709,7 +755,9 @@ mod tests {
         let clock = ManualClock::starting_now();
         let auth = WebhookAuthenticator::new(verifier(&clock).build().unwrap());
         let body = b"payload";
-        let value = WebhookSigner::new(SECRET).unwrap().timestamped(clock.unix_now(), body);
+        let value = WebhookSigner::new(SECRET)
+            .unwrap()
+            .timestamped(clock.unix_now(), body);
         let headers = HeaderList::new().with("X-Signature", value.clone());
         let request = AuthRequest::new("POST", "/hooks", &headers).with_body(Some(body));
         match auth.authenticate(&request).await {
@@ -722,8 +770,13 @@ mod tests {
         }
         let none = HeaderList::new();
         let request = AuthRequest::new("POST", "/hooks", &none).with_body(Some(body));
-        assert!(matches!(auth.authenticate(&request).await, Outcome::NoCredential));
-        let twice = HeaderList::new().with("X-Signature", value.clone()).with("x-signature", value);
+        assert!(matches!(
+            auth.authenticate(&request).await,
+            Outcome::NoCredential
+        ));
+        let twice = HeaderList::new()
+            .with("X-Signature", value.clone())
+            .with("x-signature", value);
         let request = AuthRequest::new("POST", "/hooks", &twice).with_body(Some(body));
         match auth.authenticate(&request).await {
             Outcome::Rejected(r) => assert_eq!(r.status(), 400),

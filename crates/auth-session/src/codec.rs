@@ -402,8 +402,15 @@ mod tests {
             let mut tampered = value.clone().into_bytes();
             let last = tampered.len() - 1;
             tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-            assert!(codec.open(std::str::from_utf8(&tampered).unwrap()).is_none());
-            assert!(codec.open(&id.encode()).is_none(), "an unsigned id is refused");
+            assert!(
+                codec
+                    .open(std::str::from_utf8(&tampered).unwrap())
+                    .is_none()
+            );
+            assert!(
+                codec.open(&id.encode()).is_none(),
+                "an unsigned id is refused"
+            );
         }
     }
 
@@ -411,8 +418,8 @@ mod tests {
     fn previous_keys_open_and_are_flagged_unknown_keys_do_not() {
         let old = CookieKey::from_bytes(&[2; 64]).unwrap();
         let new = CookieKey::from_bytes(&[3; 64]).unwrap();
-        let before = CookieCodec::new(&CookieSettings::default(), CookieKeys::new(old.clone()))
-            .unwrap();
+        let before =
+            CookieCodec::new(&CookieSettings::default(), CookieKeys::new(old.clone())).unwrap();
         let after = CookieCodec::new(
             &CookieSettings::default(),
             CookieKeys::new(new).with_previous(old),
@@ -449,7 +456,10 @@ mod tests {
             }
             codec.find(&headers)
         };
-        assert_eq!(find(&["a=1; __Host-id=v; b=2"]).unwrap().as_deref(), Some("v"));
+        assert_eq!(
+            find(&["a=1; __Host-id=v; b=2"]).unwrap().as_deref(),
+            Some("v")
+        );
         assert!(matches!(
             find(&["__Host-id=v; __Host-id=w"]),
             Err(Error::DuplicateCookie)

@@ -115,8 +115,7 @@ impl CsrfError {
     pub const ERROR_CODE: &'static str = "csrf_failed";
 
     /// The public description in the response body (the same for every kind).
-    pub const DESCRIPTION: &'static str =
-        "The request failed the cross-site request forgery check";
+    pub const DESCRIPTION: &'static str = "The request failed the cross-site request forgery check";
 
     /// The audit reason: `csrf_cross_site`, `csrf_origin_mismatch`, `csrf_token_missing`,
     /// `csrf_token_mismatch`.
@@ -270,7 +269,10 @@ impl CsrfConfig {
         if is_safe_method(request.method()) {
             return Ok(());
         }
-        match request.header("sec-fetch-site").map(<[u8]>::to_ascii_lowercase) {
+        match request
+            .header("sec-fetch-site")
+            .map(<[u8]>::to_ascii_lowercase)
+        {
             Some(site) if site == b"cross-site" => return Err(CsrfError::CrossSite),
             Some(site) if site == b"same-site" && !self.allow_same_site => {
                 return Err(CsrfError::CrossSite);
@@ -290,14 +292,12 @@ impl CsrfConfig {
         let Some(claimed) = claimed else {
             return Err(CsrfError::OriginMismatch);
         };
-        let target = target
-            .map(str::to_owned)
-            .or_else(|| {
-                request
-                    .header("host")
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .map(str::to_owned)
-            });
+        let target = target.map(str::to_owned).or_else(|| {
+            request
+                .header("host")
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .map(str::to_owned)
+        });
         if self.origin_allowed(&claimed, target.as_deref(), request.is_secure()) {
             Ok(())
         } else {
@@ -418,7 +418,11 @@ pub fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 fn percent_decode(input: &[u8]) -> Option<String> {
-    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
@@ -468,8 +472,14 @@ mod tests {
     #[test]
     fn fetch_metadata_refuses_cross_site_and_by_default_same_site() {
         let h = |v: &str| HeaderList::new().with("Sec-Fetch-Site", v);
-        assert_eq!(check("POST", &h("cross-site"), true), Err(CsrfError::CrossSite));
-        assert_eq!(check("POST", &h("Same-Site"), true), Err(CsrfError::CrossSite));
+        assert_eq!(
+            check("POST", &h("cross-site"), true),
+            Err(CsrfError::CrossSite)
+        );
+        assert_eq!(
+            check("POST", &h("Same-Site"), true),
+            Err(CsrfError::CrossSite)
+        );
         assert_eq!(check("POST", &h("same-origin"), true), Ok(()));
         assert_eq!(check("POST", &h("none"), true), Ok(()));
         let mut lenient = CsrfConfig::new().allow_same_site_requests();
@@ -487,7 +497,10 @@ mod tests {
                 .with("Origin", origin)
         };
         assert_eq!(check("POST", &h("https://api.example.com"), true), Ok(()));
-        assert_eq!(check("POST", &h("https://API.example.com:443"), true), Ok(()));
+        assert_eq!(
+            check("POST", &h("https://API.example.com:443"), true),
+            Ok(())
+        );
         assert_eq!(check("POST", &h("https://app.example.com"), true), Ok(()));
         for bad in [
             "https://evil.example",

@@ -124,8 +124,8 @@ mod tests {
 
     #[test]
     fn store_failures_fail_closed_and_say_nothing() {
-        let rejection =
-            Error::Store(StoreError::Unavailable("redis at 10.0.0.5 down".into())).to_rejection(&[]);
+        let rejection = Error::Store(StoreError::Unavailable("redis at 10.0.0.5 down".into()))
+            .to_rejection(&[]);
         assert_eq!(rejection.status(), 503);
         assert_eq!(rejection.reason(), "session_store_unavailable");
         assert!(!rejection.json_body().contains("10.0.0.5"));

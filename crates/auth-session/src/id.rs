@@ -203,7 +203,10 @@ mod tests {
         // 2,560,000 random bits: about half are set. A constant, counter or mostly-zero
         // source lands far outside +/- 1% (the standard deviation is 800 bits, 0.06%).
         let bits = 10_000 * 32 * 8;
-        assert!(ones.abs_diff(bits / 2) < bits / 100, "ones = {ones} of {bits}");
+        assert!(
+            ones.abs_diff(bits / 2) < bits / 100,
+            "ones = {ones} of {bits}"
+        );
     }
 
     #[test]

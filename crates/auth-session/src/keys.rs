@@ -89,7 +89,10 @@ impl CookieKey {
             .decode(unpadded)
             .or_else(|_| STANDARD.decode(text))
             .map(Zeroizing::new)
-            .map_err(|_| ConfigError::WeakKey { len: 0, min: MIN_KEY_LEN })?;
+            .map_err(|_| ConfigError::WeakKey {
+                len: 0,
+                min: MIN_KEY_LEN,
+            })?;
         Self::from_bytes(&decoded)
     }
 

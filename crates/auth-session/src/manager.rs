@@ -10,9 +10,9 @@ use auth_core::{Challenge, HeaderSource, SharedClock, SystemClock};
 use crate::codec::{CookieCodec, CookieSettings};
 use crate::session::Plan;
 use crate::{
-    ConfigError, CookieKeys, CookieProtection, CookieStatus, CsrfConfig, CsrfToken, Error,
-    Refusal, SameSite, Session, SessionAuthenticator, SessionId, SessionInfo, SessionRecord,
-    SessionStore, SessionUpdate, SetCookie, StoreError, Touch,
+    ConfigError, CookieKeys, CookieProtection, CookieStatus, CsrfConfig, CsrfToken, Error, Refusal,
+    SameSite, Session, SessionAuthenticator, SessionId, SessionInfo, SessionRecord, SessionStore,
+    SessionUpdate, SetCookie, StoreError, Touch,
 };
 
 /// The default idle timeout: 30 minutes (OWASP Session Management Cheat Sheet: 15 to 30
@@ -129,9 +129,8 @@ impl SessionManager {
         let Some(value) = inner.codec.find(headers)? else {
             return Ok(Session::empty(now, CookieStatus::Absent, None, max_data));
         };
-        let refused = |refusal, hash| {
-            Session::empty(now, CookieStatus::Refused(refusal), hash, max_data)
-        };
+        let refused =
+            |refusal, hash| Session::empty(now, CookieStatus::Refused(refusal), hash, max_data);
         let Some(opened) = inner.codec.open(&value) else {
             return Ok(refused(Refusal::InvalidCookie, None));
         };
@@ -260,7 +259,7 @@ impl SessionManager {
                 if let Some(user) = &user {
                     tracing::info!(
                         target: LIFECYCLE_TARGET,
-                        event = if session.doomed.is_empty() { "login" } else { "new_id" },
+                        event = if session.logged_in { "login" } else { "renew" },
                         subject = %user,
                         session = %fingerprint,
                         replaced = session.doomed.first().map(|h| tracing::field::display(h.fingerprint())),
@@ -575,7 +574,9 @@ impl SessionManagerBuilder {
     pub fn build(self) -> Result<SessionManager, ConfigError> {
         let codec = CookieCodec::new(&self.cookie, self.keys)?;
         if self.idle_timeout.is_zero() {
-            return Err(ConfigError::InvalidSetting("the idle timeout must be positive"));
+            return Err(ConfigError::InvalidSetting(
+                "the idle timeout must be positive",
+            ));
         }
         if self.absolute_timeout < self.idle_timeout {
             return Err(ConfigError::InvalidSetting(

@@ -199,6 +199,8 @@ pub struct Session {
     /// "Log out everywhere": every session of this user goes at commit.
     pub(crate) logout_user: Option<String>,
     pub(crate) logged_out: bool,
+    /// A login happened in this request (for the lifecycle event).
+    pub(crate) logged_in: bool,
     cookie: CookieStatus,
     /// The hash of the id the request presented, when its cookie opened.
     presented: Option<SessionHash>,
@@ -220,6 +222,7 @@ impl Session {
             doomed: Vec::new(),
             logout_user: None,
             logged_out: false,
+            logged_in: false,
             cookie,
             presented,
             touch: false,
@@ -403,6 +406,7 @@ impl Session {
         next.scopes = scopes;
         next.authenticated_at = Some(now);
         self.current = Some(next);
+        self.logged_in = true;
     }
 
     /// Changes the logged-in user's scopes for this session, under a new id (a privilege

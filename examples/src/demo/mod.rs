@@ -13,6 +13,7 @@ mod apikey;
 mod basic;
 mod hmac;
 mod jwt;
+mod oauth2;
 mod session;
 
 use std::fmt::Write as _;
@@ -199,6 +200,8 @@ async fn scheme_parts(config: &DemoConfig) -> Result<Vec<SchemePart>, DemoError>
         basic::setup(&users).await?,
         apikey::setup().await?,
         jwt::setup().await?,
+        session::setup(config, &users).await?,
+        hmac::setup(config).await?,
     ])
 }
 

@@ -164,6 +164,7 @@ async fn any_of_with_a_bad_credential_answers_with_that_schemes_rejection() {
 
 #[actix_web::test]
 async fn scope_guards_answer_403_naming_the_missing_scope() {
+    let logs = LogCapture::install();
     let auth = Authenticate::new(TestTokenAuth::new(store()));
     let guarded = auth.clone().require_scopes("orders:write".parse().unwrap());
     let app = TestApp::spawn(move || {
@@ -223,6 +224,17 @@ async fn scope_guards_answer_403_naming_the_missing_scope() {
         .unwrap();
     assert_eq!(alice.status(), StatusCode::FORBIDDEN);
     assert_eq!(alice.json::<Value>().await.unwrap()["scope"], "admin");
+
+    // Each refusal is audited with the request's path, whichever guard made it.
+    for path in ["/built-in", "/middleware", "/handler"] {
+        let refusals: Vec<Value> = logs
+            .audit_events(path)
+            .into_iter()
+            .filter(|e| e["reason"] == "insufficient_scope")
+            .collect();
+        assert!(!refusals.is_empty(), "{path}: no insufficient_scope audit event");
+        assert!(refusals.iter().all(|e| e["status"] == 403));
+    }
 }
 
 #[actix_web::test]

@@ -6,6 +6,7 @@ mod demo;
 mod foundation;
 mod hmac;
 mod jwt;
+mod oauth2;
 mod session;
 mod tidy;
 mod transport;

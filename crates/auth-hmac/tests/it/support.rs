@@ -101,7 +101,11 @@ pub(crate) fn forge(
 }
 
 /// Parameters for `components`, fresh at `now`, with a nonce and the test key id.
-pub(crate) fn params(components: impl IntoIterator<Item = Component>, now: u64, nonce: &str) -> SignatureParams {
+pub(crate) fn params(
+    components: impl IntoIterator<Item = Component>,
+    now: u64,
+    nonce: &str,
+) -> SignatureParams {
     SignatureParams::new(components)
         .created(now)
         .key_id(KEY_ID)
@@ -153,7 +157,9 @@ pub(crate) fn replace(headers: &HeaderList, name: &str, value: &str) -> HeaderLi
 
 /// Removes every header named `name`.
 pub(crate) fn without(headers: &HeaderList, name: &str) -> HeaderList {
-    rebuild(headers, |n, v| (!n.eq_ignore_ascii_case(name)).then(|| v.to_vec()))
+    rebuild(headers, |n, v| {
+        (!n.eq_ignore_ascii_case(name)).then(|| v.to_vec())
+    })
 }
 
 fn rebuild(headers: &HeaderList, mut f: impl FnMut(&str, &[u8]) -> Option<Vec<u8>>) -> HeaderList {

@@ -41,7 +41,9 @@ fn base(params: &str, parts: &RequestParts<'_>) -> String {
 
 /// The signature base line of one component.
 fn line(component: Component, parts: &RequestParts<'_>) -> String {
-    let base = SignatureParams::new([component]).signature_base(parts).unwrap();
+    let base = SignatureParams::new([component])
+        .signature_base(parts)
+        .unwrap();
     let base = String::from_utf8(base).unwrap();
     base.split('\n').next().unwrap().to_owned()
 }
@@ -58,14 +60,18 @@ fn rfc9421_b25_hmac_sha256_base_and_signature() {
         "\"@signature-params\": (\"date\" \"@authority\" \"content-type\")",
         ";created=1618884473;keyid=\"test-shared-secret\"",
     );
-    let params = r#"("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#;
+    let params =
+        r#"("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret""#;
     assert_eq!(base(params, &parts), expected_base);
 
     let secret = STANDARD.decode(TEST_SHARED_SECRET).unwrap();
     assert_eq!(secret.len(), 64);
     let mac = hmac_sha256(&secret, &[expected_base.as_bytes()]);
     // Signature: sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:
-    assert_eq!(STANDARD.encode(mac), "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=");
+    assert_eq!(
+        STANDARD.encode(mac),
+        "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8="
+    );
 }
 
 #[tokio::test]
@@ -135,7 +141,10 @@ fn rfc9421_appendix_b2_bases() {
     let parts = RequestParts::new("POST", TEST_REQUEST_TARGET, &headers);
     // RFC 9421 Appendix B.2.1, minimal signature (no covered components).
     assert_eq!(
-        base(r#"();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#, &parts),
+        base(
+            r#"();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#,
+            &parts
+        ),
         r#""@signature-params": ();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd""#
     );
     // RFC 9421 Appendix B.2.2, selective covered components.
@@ -187,7 +196,10 @@ fn rfc9421_section_2_2_derived_components() {
         r#""@target-uri": https://www.example.com/path?param=value"#
     );
     // §2.2.3
-    assert_eq!(line(Component::AUTHORITY, &over_https), r#""@authority": www.example.com"#);
+    assert_eq!(
+        line(Component::AUTHORITY, &over_https),
+        r#""@authority": www.example.com"#
+    );
     // §2.2.4, "requested over plain HTTP"
     assert_eq!(line(Component::SCHEME, &over_http), r#""@scheme": http"#);
     // §2.2.5, origin-form, absolute-form, authority-form (CONNECT), asterisk-form (OPTIONS)
@@ -201,9 +213,15 @@ fn rfc9421_section_2_2_derived_components() {
         r#""@request-target": https://www.example.com/path?param=value"#
     );
     let connect = RequestParts::new("CONNECT", "www.example.com:80", &host);
-    assert_eq!(line(Component::REQUEST_TARGET, &connect), r#""@request-target": www.example.com:80"#);
+    assert_eq!(
+        line(Component::REQUEST_TARGET, &connect),
+        r#""@request-target": www.example.com:80"#
+    );
     let options = RequestParts::new("OPTIONS", "*", &host);
-    assert_eq!(line(Component::REQUEST_TARGET, &options), r#""@request-target": *"#);
+    assert_eq!(
+        line(Component::REQUEST_TARGET, &options),
+        r#""@request-target": *"#
+    );
     // §2.2.6
     assert_eq!(line(Component::PATH, &over_https), r#""@path": /path"#);
     // §2.2.7, three requests
@@ -213,7 +231,10 @@ fn rfc9421_section_2_2_derived_components() {
         r#""@query": ?param=value&foo=bar&baz=bat%2Dman"#
     );
     let query_string = RequestParts::new("POST", "/path?queryString", &host);
-    assert_eq!(line(Component::QUERY, &query_string), r#""@query": ?queryString"#);
+    assert_eq!(
+        line(Component::QUERY, &query_string),
+        r#""@query": ?queryString"#
+    );
     let no_query = RequestParts::new("POST", "/path", &host);
     assert_eq!(line(Component::QUERY, &no_query), r#""@query": ?"#);
 }
@@ -224,9 +245,15 @@ fn rfc9421_section_2_2_8_query_parameters() {
     // RFC 9421 §2.2.8, first example.
     let parts = RequestParts::new("POST", "/path?param=value&foo=bar&baz=batman&qux=", &host);
     let param = |name| Component::query_param(name).unwrap();
-    assert_eq!(line(param("baz"), &parts), r#""@query-param";name="baz": batman"#);
+    assert_eq!(
+        line(param("baz"), &parts),
+        r#""@query-param";name="baz": batman"#
+    );
     assert_eq!(line(param("qux"), &parts), r#""@query-param";name="qux": "#);
-    assert_eq!(line(param("param"), &parts), r#""@query-param";name="param": value"#);
+    assert_eq!(
+        line(param("param"), &parts),
+        r#""@query-param";name="param": value"#
+    );
     // RFC 9421 §2.2.8, second example: names and values decoded, then re-encoded.
     let parts = RequestParts::new(
         "GET",
@@ -248,8 +275,16 @@ fn rfc9421_section_2_2_8_query_parameters() {
     // A missing or repeated parameter cannot be signed (§2.2.8: repeated names MUST NOT be
     // included; sign `@query`).
     let repeated = RequestParts::new("GET", "/p?a=1&a=2", &host);
-    assert!(SignatureParams::new([param("a")]).signature_base(&repeated).is_err());
-    assert!(SignatureParams::new([param("zzz")]).signature_base(&parts).is_err());
+    assert!(
+        SignatureParams::new([param("a")])
+            .signature_base(&repeated)
+            .is_err()
+    );
+    assert!(
+        SignatureParams::new([param("zzz")])
+            .signature_base(&parts)
+            .is_err()
+    );
 }
 
 #[test]
@@ -268,10 +303,22 @@ fn rfc9421_section_2_1_http_fields() {
     let field = |name| line(Component::field(name).unwrap(), &parts);
     assert_eq!(field("host"), r#""host": www.example.com"#);
     assert_eq!(field("date"), r#""date": Tue, 20 Apr 2021 02:07:56 GMT"#);
-    assert_eq!(field("x-ows-header"), r#""x-ows-header": Leading and trailing whitespace."#);
-    assert_eq!(field("x-obs-fold-header"), r#""x-obs-fold-header": Obsolete line folding."#);
-    assert_eq!(field("cache-control"), r#""cache-control": max-age=60, must-revalidate"#);
-    assert_eq!(field("example-dict"), r#""example-dict": a=1,    b=2;x=1;y=2,   c=(a   b   c)"#);
+    assert_eq!(
+        field("x-ows-header"),
+        r#""x-ows-header": Leading and trailing whitespace."#
+    );
+    assert_eq!(
+        field("x-obs-fold-header"),
+        r#""x-obs-fold-header": Obsolete line folding."#
+    );
+    assert_eq!(
+        field("cache-control"),
+        r#""cache-control": max-age=60, must-revalidate"#
+    );
+    assert_eq!(
+        field("example-dict"),
+        r#""example-dict": a=1,    b=2;x=1;y=2,   c=(a   b   c)"#
+    );
     assert_eq!(field("x-empty-header"), r#""x-empty-header": "#);
 }
 

@@ -42,7 +42,9 @@ async fn no_cookie_or_an_anonymous_session_is_no_credential() {
         Outcome::NoCredential
     ));
     let mut client = Client::default();
-    client.request(&f.manager, |s| s.insert("x", &1).unwrap()).await;
+    client
+        .request(&f.manager, |s| s.insert("x", &1).unwrap())
+        .await;
     assert!(matches!(
         outcome(&f.manager, &client.headers()).await,
         Outcome::NoCredential

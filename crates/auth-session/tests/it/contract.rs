@@ -55,7 +55,10 @@ async fn round_trip<S: SessionStore>(store: &S, now: SystemTime) {
     let user = unique_user("round-trip");
     let stored = record(Some(&user), now, now + HOUR);
     assert_eq!(store.insert(stored.clone(), None).await.unwrap(), []);
-    assert_eq!(store.load(&stored.hash).await.unwrap(), Some(stored.clone()));
+    assert_eq!(
+        store.load(&stored.hash).await.unwrap(),
+        Some(stored.clone())
+    );
     let unknown = SessionId::generate().unwrap().hash();
     assert_eq!(store.load(&unknown).await.unwrap(), None);
 }
@@ -139,7 +142,13 @@ async fn deletes<S: SessionStore>(store: &S, now: SystemTime) {
     assert!(store.delete(&stored.hash).await.unwrap());
     assert!(!store.delete(&stored.hash).await.unwrap());
     assert_eq!(store.load(&stored.hash).await.unwrap(), None);
-    assert_eq!(store.list_user(stored.user.as_deref().unwrap()).await.unwrap(), []);
+    assert_eq!(
+        store
+            .list_user(stored.user.as_deref().unwrap())
+            .await
+            .unwrap(),
+        []
+    );
 }
 
 async fn per_user_listing_and_logout_everywhere<S: SessionStore>(store: &S, now: SystemTime) {
@@ -164,13 +173,23 @@ async fn per_user_listing_and_logout_everywhere<S: SessionStore>(store: &S, now:
         .iter()
         .map(|i| i.hash)
         .collect();
-    assert_eq!(listed, [alices[1].hash, alices[2].hash, alices[0].hash], "oldest first");
+    assert_eq!(
+        listed,
+        [alices[1].hash, alices[2].hash, alices[0].hash],
+        "oldest first"
+    );
     let info = &store.list_user(&bob).await.unwrap()[0];
     assert_eq!(info.fingerprint, bobs.hash.fingerprint());
     assert_eq!(info.user.as_deref(), Some(bob.as_str()));
 
     // Everywhere but the current session...
-    assert_eq!(store.delete_user(&alice, Some(&alices[2].hash)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .delete_user(&alice, Some(&alices[2].hash))
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(store.load(&alices[0].hash).await.unwrap(), None);
     assert!(store.load(&alices[2].hash).await.unwrap().is_some());
     // ...then everywhere.
@@ -179,7 +198,13 @@ async fn per_user_listing_and_logout_everywhere<S: SessionStore>(store: &S, now:
     // Nobody else is touched.
     assert!(store.load(&bobs.hash).await.unwrap().is_some());
     assert!(store.load(&anonymous.hash).await.unwrap().is_some());
-    assert_eq!(store.delete_user(&unique_user("nobody"), None).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .delete_user(&unique_user("nobody"), None)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn the_cap_evicts_the_oldest<S: SessionStore>(store: &S, now: SystemTime) {
@@ -208,7 +233,10 @@ async fn the_cap_evicts_the_oldest<S: SessionStore>(store: &S, now: SystemTime) 
     // Anonymous sessions are never capped.
     for _ in 0..3 {
         assert_eq!(
-            store.insert(record(None, now, now + HOUR), Some(1)).await.unwrap(),
+            store
+                .insert(record(None, now, now + HOUR), Some(1))
+                .await
+                .unwrap(),
             []
         );
     }
@@ -239,7 +267,11 @@ pub(crate) async fn expiry_as_time_moves<S: SessionStore>(store: &S, clock: &Man
     clock.advance(HOUR - Duration::from_secs(1));
     assert!(store.load(&r.hash).await.unwrap().is_some());
     clock.advance(Duration::from_secs(1));
-    assert_eq!(store.load(&r.hash).await.unwrap(), None, "expires_at is exclusive");
+    assert_eq!(
+        store.load(&r.hash).await.unwrap(),
+        None,
+        "expires_at is exclusive"
+    );
     assert_eq!(store.list_user(&user).await.unwrap(), []);
 }
 

@@ -17,9 +17,7 @@ async fn unsafe_requests_with_a_session_need_its_token() {
         })
         .await;
     let mut other = Client::default();
-    let (other_token, _) = other
-        .request(&f.manager, |s| s.csrf_token().unwrap())
-        .await;
+    let (other_token, _) = other.request(&f.manager, |s| s.csrf_token().unwrap()).await;
     let session = client.peek(&f.manager).await;
 
     let check = |headers: &HeaderList, method: &str, body: Option<&[u8]>| {
@@ -36,9 +34,10 @@ async fn unsafe_requests_with_a_session_need_its_token() {
     let twice = right.clone().with("x-csrf-token", token.as_str());
     assert_eq!(check(&twice, "POST", None), Err(CsrfError::TokenMismatch));
 
-    let form = client
-        .headers()
-        .with("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8");
+    let form = client.headers().with(
+        "Content-Type",
+        "application/x-www-form-urlencoded; charset=UTF-8",
+    );
     let request = AuthRequest::new("POST", "/transfer", &form);
     assert!(csrf.wants_form_body(&request, &session));
     let body = format!("amount=10&csrf_token={token}");
@@ -56,7 +55,10 @@ async fn requests_without_a_session_need_no_token() {
     let session = Client::default().peek(&f.manager).await;
     let headers = HeaderList::new();
     let request = AuthRequest::new("POST", "/login", &headers);
-    assert_eq!(f.manager.csrf().check_token(&request, &session, None), Ok(()));
+    assert_eq!(
+        f.manager.csrf().check_token(&request, &session, None),
+        Ok(())
+    );
 }
 
 #[tokio::test]

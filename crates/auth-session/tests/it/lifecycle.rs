@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use auth_core::Scopes;
-use auth_session::{
-    CookieStatus, Error, Flash, FlashLevel, Refusal, SessionManager, StoreError,
-};
+use auth_session::{CookieStatus, Error, Flash, FlashLevel, Refusal, SessionManager, StoreError};
 
 use crate::support::{Client, DownStore, cookie_pair, fixture, fixture_with};
 
@@ -41,7 +39,10 @@ async fn nothing_is_created_until_something_is_written() {
     assert_eq!(f.store.len(), 1);
     let session = client.peek(&f.manager).await;
     assert_eq!(status(&session), CookieStatus::Valid);
-    assert_eq!(session.get::<Vec<String>>("cart").unwrap().unwrap(), ["apple"]);
+    assert_eq!(
+        session.get::<Vec<String>>("cart").unwrap().unwrap(),
+        ["apple"]
+    );
     assert_eq!(session.user(), None);
 }
 
@@ -49,7 +50,9 @@ async fn nothing_is_created_until_something_is_written() {
 async fn an_unchanged_session_sends_no_cookie_and_writes_nothing() {
     let f = fixture();
     let mut client = logged_in(&f.manager, "u1").await;
-    let (_, set_cookie) = client.request(&f.manager, |s| s.user().map(str::to_owned)).await;
+    let (_, set_cookie) = client
+        .request(&f.manager, |s| s.user().map(str::to_owned))
+        .await;
     assert!(set_cookie.is_none());
 }
 
@@ -77,7 +80,10 @@ async fn login_issues_a_new_id_and_the_pre_login_id_is_worthless() {
         .await;
     let issued = cookie_pair(&set_cookie.unwrap());
     assert_ne!(issued, planted, "login must not keep the id sent before it");
-    assert_ne!(token_after, token_before, "a new id comes with a new CSRF token");
+    assert_ne!(
+        token_after, token_before,
+        "a new id comes with a new CSRF token"
+    );
 
     let theirs = attacker.peek(&f.manager).await;
     assert_eq!(status(&theirs), CookieStatus::Refused(Refusal::NotFound));
@@ -85,7 +91,11 @@ async fn login_issues_a_new_id_and_the_pre_login_id_is_worthless() {
 
     let mine = victim.peek(&f.manager).await;
     assert_eq!(mine.user(), Some("victim"));
-    assert_eq!(mine.get::<String>("cart").unwrap().as_deref(), Some("apple"), "data carried");
+    assert_eq!(
+        mine.get::<String>("cart").unwrap().as_deref(),
+        Some("apple"),
+        "data carried"
+    );
     assert_eq!(f.store.len(), 1, "the old record is gone");
 }
 
@@ -192,7 +202,9 @@ async fn a_flash_after_logout_starts_a_new_anonymous_session() {
         .await;
     assert!(client.cookie.is_some() && client.cookie != old);
     let (flashes, _) = client
-        .request(&f.manager, |s| (s.user().map(str::to_owned), s.take_flashes().unwrap()))
+        .request(&f.manager, |s| {
+            (s.user().map(str::to_owned), s.take_flashes().unwrap())
+        })
         .await;
     assert_eq!(flashes.0, None);
     assert_eq!(
@@ -246,7 +258,11 @@ async fn the_per_user_cap_evicts_the_oldest_session() {
     f.clock.advance(MINUTE);
     let third = logged_in(&f.manager, "alice").await;
 
-    assert_eq!(first.peek(&f.manager).await.user(), None, "the oldest is evicted");
+    assert_eq!(
+        first.peek(&f.manager).await.user(),
+        None,
+        "the oldest is evicted"
+    );
     assert_eq!(second.peek(&f.manager).await.user(), Some("alice"));
     assert_eq!(third.peek(&f.manager).await.user(), Some("alice"));
     assert_eq!(f.manager.sessions_of("alice").await.unwrap().len(), 2);
@@ -269,7 +285,10 @@ async fn the_idle_timeout_ends_an_unused_session_and_activity_extends_it() {
     }
     f.clock.advance(30 * MINUTE);
     let (_, set_cookie) = client.request(&f.manager, |s| s.user().is_none()).await;
-    assert!(set_cookie.unwrap().is_removal(), "the stale cookie is removed");
+    assert!(
+        set_cookie.unwrap().is_removal(),
+        "the stale cookie is removed"
+    );
     assert!(f.store.is_empty(), "the expired record is deleted");
 }
 
@@ -336,8 +355,14 @@ async fn concurrent_requests_changing_different_keys_both_keep_their_change() {
     f.manager.commit(second).await.unwrap();
 
     let session = client.peek(&f.manager).await;
-    assert_eq!(session.get::<String>("theme").unwrap().as_deref(), Some("dark"));
-    assert_eq!(session.get::<String>("lang").unwrap().as_deref(), Some("fr"));
+    assert_eq!(
+        session.get::<String>("theme").unwrap().as_deref(),
+        Some("dark")
+    );
+    assert_eq!(
+        session.get::<String>("lang").unwrap().as_deref(),
+        Some("fr")
+    );
     assert!(!session.contains_key("seed"));
 
     // The same key: the later commit wins.
@@ -348,7 +373,10 @@ async fn concurrent_requests_changing_different_keys_both_keep_their_change() {
     f.manager.commit(first).await.unwrap();
     f.manager.commit(second).await.unwrap();
     let session = client.peek(&f.manager).await;
-    assert_eq!(session.get::<String>("theme").unwrap().as_deref(), Some("solarized"));
+    assert_eq!(
+        session.get::<String>("theme").unwrap().as_deref(),
+        Some("solarized")
+    );
 }
 
 #[tokio::test]
@@ -374,10 +402,14 @@ async fn flash_messages_are_shown_once() {
             s.flash(FlashLevel::Warning, "Check your email").unwrap();
         })
         .await;
-    let (flashes, _) = client.request(&f.manager, |s| s.take_flashes().unwrap()).await;
+    let (flashes, _) = client
+        .request(&f.manager, |s| s.take_flashes().unwrap())
+        .await;
     assert_eq!(flashes.len(), 2);
     assert_eq!(flashes[0].message, "Saved");
-    let (flashes, _) = client.request(&f.manager, |s| s.take_flashes().unwrap()).await;
+    let (flashes, _) = client
+        .request(&f.manager, |s| s.take_flashes().unwrap())
+        .await;
     assert_eq!(flashes, []);
 }
 
@@ -410,7 +442,10 @@ async fn typed_values_reserved_keys_and_the_data_limit() {
     let session = client.peek(&f.manager).await;
     assert_eq!(session.get::<Cart>("cart").unwrap(), Some(cart));
     assert!(!session.contains_key("big"));
-    assert!(matches!(session.get::<u64>("cart"), Err(Error::Value { .. })));
+    assert!(matches!(
+        session.get::<u64>("cart"),
+        Err(Error::Value { .. })
+    ));
     assert_eq!(session.keys(), ["cart"]);
 }
 
@@ -418,8 +453,12 @@ async fn typed_values_reserved_keys_and_the_data_limit() {
 async fn the_csrf_token_is_stable_within_a_session() {
     let f = fixture();
     let mut client = logged_in(&f.manager, "u1").await;
-    let (first, _) = client.request(&f.manager, |s| s.csrf_token().unwrap()).await;
-    let (second, _) = client.request(&f.manager, |s| s.csrf_token().unwrap()).await;
+    let (first, _) = client
+        .request(&f.manager, |s| s.csrf_token().unwrap())
+        .await;
+    let (second, _) = client
+        .request(&f.manager, |s| s.csrf_token().unwrap())
+        .await;
     assert_eq!(first, second);
     assert_eq!(first.len(), 43);
 }
@@ -442,7 +481,10 @@ async fn a_store_that_is_down_fails_closed() {
 
     let mut session = manager.load(&auth_core::HeaderList::new()).await.unwrap();
     session.login("u1");
-    assert!(matches!(manager.commit(session).await, Err(Error::Store(_))));
+    assert!(matches!(
+        manager.commit(session).await,
+        Err(Error::Store(_))
+    ));
 }
 
 #[tokio::test]
@@ -458,9 +500,17 @@ async fn insecure_and_inconsistent_settings_are_refused_at_build() {
         .build()
         .map(|_| ())
     };
-    assert_eq!(build(|b| b.cookie_secure(false)), Err(ConfigError::InsecureCookie));
+    assert_eq!(
+        build(|b| b.cookie_secure(false)),
+        Err(ConfigError::InsecureCookie)
+    );
     assert!(build(|b| b.cookie_secure(false).insecure_dev_cookie_without_secure()).is_ok());
-    assert!(build(|b| b.insecure_dev_cookie_without_secure().same_site(auth_session::SameSite::None)).is_err());
+    assert!(
+        build(|b| b
+            .insecure_dev_cookie_without_secure()
+            .same_site(auth_session::SameSite::None))
+        .is_err()
+    );
     assert!(build(|b| b.idle_timeout(Duration::ZERO)).is_err());
     assert!(build(|b| b.idle_timeout(2 * MINUTE).absolute_timeout(MINUTE)).is_err());
     assert!(build(|b| b.touch_interval(31 * MINUTE)).is_err());

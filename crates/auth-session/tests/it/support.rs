@@ -34,8 +34,8 @@ pub(crate) fn fixture_with(
 ) -> Fixture {
     let clock = clock();
     let store = Arc::new(MemoryStore::new(clock.shared()));
-    let builder = SessionManager::builder(Arc::clone(&store), CookieKeys::new(key(1)))
-        .clock(clock.shared());
+    let builder =
+        SessionManager::builder(Arc::clone(&store), CookieKeys::new(key(1))).clock(clock.shared());
     let manager = configure(builder).build().unwrap();
     Fixture {
         clock,
@@ -112,7 +112,9 @@ pub(crate) struct DownStore;
 #[async_trait]
 impl SessionStore for DownStore {
     async fn load(&self, _: &SessionHash) -> Result<Option<SessionRecord>, StoreError> {
-        Err(StoreError::Unavailable("connection refused to 10.0.0.9".into()))
+        Err(StoreError::Unavailable(
+            "connection refused to 10.0.0.9".into(),
+        ))
     }
     async fn insert(
         &self,

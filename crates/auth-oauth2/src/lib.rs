@@ -1,0 +1,3 @@
+//! OAuth 2.0 (work in progress).
+
+#![forbid(unsafe_code)]

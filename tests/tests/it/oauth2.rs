@@ -1,0 +1,1 @@
+//! OAuth 2.0 end to end (work in progress).
