@@ -99,9 +99,9 @@ mod extract;
 mod headers;
 #[cfg(feature = "hmac")]
 pub mod hmac;
+mod https;
 #[cfg(feature = "jwt")]
 pub mod jwt;
-mod https;
 mod middleware;
 #[cfg(feature = "oauth2")]
 pub mod oauth2;

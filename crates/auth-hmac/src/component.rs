@@ -130,19 +130,6 @@ impl Component {
         }
     }
 
-    /// The component as an RFC 8941 Item: a String with parameters.
-    pub(crate) fn to_item(&self) -> sfv::Item {
-        let name = sfv_string(self.name());
-        let mut params = sfv::Parameters::new();
-        if let Kind::QueryParam(param) = &self.0 {
-            params.insert(
-                sfv::key_ref("name").to_owned(),
-                sfv::BareItem::String(sfv_string(param)),
-            );
-        }
-        sfv::Item::with_params(sfv::BareItem::String(name), params)
-    }
-
     /// Reads a component identifier from a parsed Item (RFC 9421 §2, §2.5).
     pub(crate) fn from_item(item: &sfv::Item) -> Result<Component, Malformed> {
         let invalid = || Malformed::InvalidComponent;
@@ -232,12 +219,25 @@ impl fmt::Display for Component {
     /// The serialized component identifier, as it appears in the signature base and in
     /// `Signature-Input`: `"@method"`, `"@query-param";name="Pet"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let item = self.to_item();
-        let serialized = sfv::ItemSerializer::new()
-            .bare_item(&item.bare_item)
-            .parameters(&item.params)
-            .finish();
-        f.write_str(&serialized)
+        let mut out = String::with_capacity(24);
+        self.write_identifier(&mut out);
+        f.write_str(&out)
+    }
+}
+
+impl Component {
+    /// Appends the serialized identifier (RFC 8941 String with parameters). Names are
+    /// tokens or fixed `@` names and encoded query names hold only `A-Za-z0-9*-._%`, so
+    /// nothing needs escaping.
+    pub(crate) fn write_identifier(&self, out: &mut String) {
+        out.push('"');
+        out.push_str(self.name());
+        out.push('"');
+        if let Kind::QueryParam(name) = &self.0 {
+            out.push_str(";name=\"");
+            out.push_str(name);
+            out.push('"');
+        }
     }
 }
 
@@ -351,8 +351,8 @@ impl<'a> RequestParts<'a> {
         normalize_authority(raw, &self.scheme().ok()?)
     }
 
-    fn scheme(&self) -> Result<String, Unavailable> {
-        let scheme = self.scheme.to_ascii_lowercase();
+    fn scheme(&self) -> Result<Cow<'a, str>, Unavailable> {
+        let scheme = self.scheme;
         if scheme.is_empty()
             || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             || !scheme
@@ -361,7 +361,11 @@ impl<'a> RequestParts<'a> {
         {
             return Err(Unavailable);
         }
-        Ok(scheme)
+        if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            Ok(Cow::Owned(scheme.to_ascii_lowercase()))
+        } else {
+            Ok(Cow::Borrowed(scheme))
+        }
     }
 }
 
@@ -594,12 +598,6 @@ fn is_tchar(b: u8) -> bool {
                 | b'|'
                 | b'~'
         )
-}
-
-/// An RFC 8941 String holding `value`, which callers have checked to be printable ASCII.
-pub(crate) fn sfv_string(value: &str) -> sfv::String {
-    sfv::String::from_string(value.to_owned())
-        .unwrap_or_else(|_| unreachable!("component names and parameters are printable ASCII"))
 }
 
 #[cfg(test)]

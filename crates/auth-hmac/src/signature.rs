@@ -168,13 +168,6 @@ impl SignatureParams {
         self.string("tag")
     }
 
-    fn inner_list(&self) -> sfv::InnerList {
-        sfv::InnerList::with_params(
-            self.components.iter().map(Component::to_item).collect(),
-            self.params.clone(),
-        )
-    }
-
     /// Reads the parameters of one `Signature-Input` member (RFC 9421 §4.1).
     ///
     /// # Errors
@@ -182,7 +175,7 @@ impl SignatureParams {
     /// [`Malformed::SignatureInput`] when a known parameter has the wrong type or size;
     /// [`Malformed::InvalidComponent`] when a component identifier is invalid, repeated, or
     /// there are more than [`MAX_COMPONENTS`].
-    pub(crate) fn from_inner_list(list: &sfv::InnerList) -> Result<Self, Malformed> {
+    pub(crate) fn from_inner_list(list: sfv::InnerList) -> Result<Self, Malformed> {
         if list.items.len() > MAX_COMPONENTS {
             return Err(Malformed::InvalidComponent);
         }
@@ -210,7 +203,7 @@ impl SignatureParams {
         }
         Ok(Self {
             components,
-            params: list.params.clone(),
+            params: list.params,
         })
     }
 
@@ -240,8 +233,11 @@ impl SignatureParams {
     /// ```
     pub fn signature_base(&self, parts: &RequestParts<'_>) -> Result<Vec<u8>, Error> {
         let mut base = Vec::with_capacity(64 * (self.components.len() + 2));
+        let mut identifier = String::with_capacity(32);
         for component in &self.components {
-            base.extend_from_slice(component.to_string().as_bytes());
+            identifier.clear();
+            component.write_identifier(&mut identifier);
+            base.extend_from_slice(identifier.as_bytes());
             base.extend_from_slice(b": ");
             component
                 .write_value(parts, &mut base)
@@ -251,8 +247,31 @@ impl SignatureParams {
             base.push(b'\n');
         }
         base.extend_from_slice(b"\"@signature-params\": ");
-        base.extend_from_slice(self.to_string().as_bytes());
+        identifier.clear();
+        self.write_serialized(&mut identifier);
+        base.extend_from_slice(identifier.as_bytes());
         Ok(base)
+    }
+
+    /// Appends the `@signature-params` value: the Inner List of component identifiers, then
+    /// the parameters (RFC 8941 §4.1.1.1 and §4.1.1.2).
+    fn write_serialized(&self, out: &mut String) {
+        out.push('(');
+        for (i, component) in self.components.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            component.write_identifier(out);
+        }
+        out.push(')');
+        for (key, value) in &self.params {
+            out.push(';');
+            out.push_str(key.as_str());
+            if value.as_boolean() != Some(true) {
+                out.push('=');
+                let _ = sfv::ItemSerializer::with_buffer(out).bare_item(value);
+            }
+        }
     }
 }
 
@@ -260,10 +279,9 @@ impl fmt::Display for SignatureParams {
     /// The `@signature-params` value (RFC 9421 §2.3): the covered components as an Inner
     /// List with the parameters, as it appears after the label in `Signature-Input`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entry = sfv::ListEntry::InnerList(self.inner_list());
-        let mut out = sfv::ListSerializer::new();
-        out.members([&entry]);
-        f.write_str(&out.finish().unwrap_or_default())
+        let mut out = String::with_capacity(128);
+        self.write_serialized(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -283,7 +301,10 @@ impl std::str::FromStr for SignatureParams {
             .parse()
             .map_err(|_| Malformed::SignatureInput)?;
         match list.as_slice() {
-            [sfv::ListEntry::InnerList(inner)] => Ok(Self::from_inner_list(inner)?),
+            [sfv::ListEntry::InnerList(_)] => match list.into_iter().next() {
+                Some(sfv::ListEntry::InnerList(inner)) => Ok(Self::from_inner_list(inner)?),
+                _ => Err(Malformed::SignatureInput.into()),
+            },
             _ => Err(Malformed::SignatureInput.into()),
         }
     }
@@ -311,12 +332,10 @@ impl SignatureHeaders {
     /// `_-.*`, starting with a letter or `*`).
     pub fn new(label: &str, params: &SignatureParams, signature: &[u8]) -> Result<Self, Error> {
         let label = sfv::KeyRef::from_str(label).map_err(|_| Malformed::SignatureInput)?;
-        let mut input = sfv::DictSerializer::new();
-        input.members([(label, &sfv::ListEntry::InnerList(params.inner_list()))]);
         let mut sig = sfv::DictSerializer::new();
         let _ = sig.bare_item(label, signature);
         Ok(Self {
-            signature_input: input.finish().unwrap_or_default(),
+            signature_input: format!("{}={params}", label.as_str()),
             signature: sig.finish().unwrap_or_default(),
             content_digest: None,
         })
@@ -371,17 +390,17 @@ pub(crate) fn parse_signatures(
     if inputs.len() != signatures.len() || inputs.keys().any(|k| !signatures.contains_key(k)) {
         return Err(Malformed::LabelMismatch.into());
     }
+    let mut signatures = signatures;
     let mut received = Vec::with_capacity(inputs.len());
-    for (label, entry) in &inputs {
+    for (label, entry) in inputs {
         let sfv::ListEntry::InnerList(list) = entry else {
             return Err(Malformed::SignatureInput.into());
         };
-        let mac = match signatures.get(label) {
-            Some(sfv::ListEntry::Item(item)) => item
-                .bare_item
-                .as_byte_sequence()
-                .ok_or(Malformed::Signature)?
-                .to_vec(),
+        let mac = match signatures.swap_remove(&label) {
+            Some(sfv::ListEntry::Item(item)) => match item.bare_item {
+                sfv::BareItem::ByteSequence(mac) => mac,
+                _ => return Err(Malformed::Signature.into()),
+            },
             _ => return Err(Malformed::Signature.into()),
         };
         received.push(Received {

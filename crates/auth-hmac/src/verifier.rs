@@ -242,7 +242,14 @@ impl Verifier {
         // wins. When none does, the error of the candidate that got furthest is reported.
         let mut best: Option<(Stage, Error)> = None;
         for candidate in candidates {
-            match self.check(&candidate, parts, body) {
+            let outcome = match candidate.params {
+                Ok(params) => match self.check(&params, &candidate.mac, parts, body) {
+                    Ok(key) => Ok((key, params)),
+                    Err(failure) => Err(failure),
+                },
+                Err(malformed) => Err((Stage::Parse, Error::Malformed(malformed))),
+            };
+            match outcome {
                 Ok((key, params)) => {
                     self.remember_nonce(&key, &params).await?;
                     return Ok(Some(Verified {
@@ -264,14 +271,11 @@ impl Verifier {
     /// Every check of one signature but the nonce's first use.
     fn check(
         &self,
-        candidate: &Received,
+        params: &SignatureParams,
+        mac: &[u8],
         parts: &RequestParts<'_>,
         body: &[u8],
-    ) -> Result<(Arc<HmacKey>, SignatureParams), (Stage, Error)> {
-        let params = candidate
-            .params
-            .as_ref()
-            .map_err(|m| (Stage::Parse, Error::Malformed(*m)))?;
+    ) -> Result<Arc<HmacKey>, (Stage, Error)> {
         let key_id = params.key_id_value();
         let refuse = |stage, refusal| Err((stage, Error::refused(refusal, key_id)));
 
@@ -323,7 +327,7 @@ impl Verifier {
         let Ok(base) = params.signature_base(parts) else {
             return refuse(Stage::Base, Refusal::ComponentUnavailable);
         };
-        if !key.verify(&[&base], &candidate.mac) {
+        if !key.verify(&[&base], mac) {
             return refuse(Stage::Mac, Refusal::BadSignature);
         }
         if covered.contains(&Component::content_digest()) {
@@ -336,7 +340,7 @@ impl Verifier {
                 (Stage::Digest, e)
             })?;
         }
-        Ok((key, params.clone()))
+        Ok(key)
     }
 
     async fn remember_nonce(&self, key: &HmacKey, params: &SignatureParams) -> Result<(), Error> {

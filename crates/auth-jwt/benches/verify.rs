@@ -26,7 +26,11 @@ struct Claims {
 }
 
 fn rsa_pem() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rsa2048.pem")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rsa2048.pem"
+    ))
+    .unwrap()
 }
 
 /// A bare signature check: (signing input, signature) -> valid.
@@ -35,19 +39,32 @@ type RawVerify = Box<dyn Fn(&[u8], &[u8]) -> bool>;
 /// The floor: the same work with no policy, straight on ring.
 fn floor(token: &str, verify: &dyn Fn(&[u8], &[u8]) -> bool) -> bool {
     let mut parts = token.split('.');
-    let (h, p, s) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
+    let (h, p, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
     let signature = URL_SAFE_NO_PAD.decode(s).unwrap();
     let ok = verify(&token.as_bytes()[..h.len() + 1 + p.len()], &signature);
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
     black_box((header, claims));
     ok
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let hmac_secret = [7_u8; 32];
-    for alg in [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256] {
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+        Algorithm::RS256,
+    ] {
         let key = match alg {
             Algorithm::HS256 => Key::hmac("k", alg, &hmac_secret.as_slice().into()).unwrap(),
             Algorithm::RS256 => Key::from_private_pem("k", alg, &rsa_pem()).unwrap(),
@@ -55,15 +72,30 @@ fn bench(c: &mut Criterion) {
         };
         let jwk = key.public_jwk().map(|j| serde_json::to_value(j).unwrap());
         let keys = KeySet::single(key);
-        let issuer = Issuer::builder(keys.clone()).issuer("https://id.example").audience("api").build().unwrap();
-        let verifier = Verifier::builder(keys).issuer("https://id.example").audience("api").build().unwrap();
+        let issuer = Issuer::builder(keys.clone())
+            .issuer("https://id.example")
+            .audience("api")
+            .build()
+            .unwrap();
+        let verifier = Verifier::builder(keys)
+            .issuer("https://id.example")
+            .audience("api")
+            .build()
+            .unwrap();
         let token = issuer
-            .issue("alice", &serde_json::json!({"scope": "orders:read orders:write", "tenant": 42}))
+            .issue(
+                "alice",
+                &serde_json::json!({"scope": "orders:read orders:write", "tenant": 42}),
+            )
             .unwrap();
         let name = alg_name(alg);
 
         // The floor's key material, prepared once like the verifier's.
-        let b64 = |field: &str| URL_SAFE_NO_PAD.decode(jwk.as_ref().unwrap()[field].as_str().unwrap()).unwrap();
+        let b64 = |field: &str| {
+            URL_SAFE_NO_PAD
+                .decode(jwk.as_ref().unwrap()[field].as_str().unwrap())
+                .unwrap()
+        };
         let raw: RawVerify = match alg {
             Algorithm::HS256 => {
                 let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &hmac_secret);
@@ -73,11 +105,19 @@ fn bench(c: &mut Criterion) {
                 let mut point = vec![4];
                 point.extend(b64("x"));
                 point.extend(b64("y"));
-                Box::new(move |m, s| UnparsedPublicKey::new(&rsig::ECDSA_P256_SHA256_FIXED, &point).verify(m, s).is_ok())
+                Box::new(move |m, s| {
+                    UnparsedPublicKey::new(&rsig::ECDSA_P256_SHA256_FIXED, &point)
+                        .verify(m, s)
+                        .is_ok()
+                })
             }
             Algorithm::EdDSA => {
                 let x = b64("x");
-                Box::new(move |m, s| UnparsedPublicKey::new(&rsig::ED25519, &x).verify(m, s).is_ok())
+                Box::new(move |m, s| {
+                    UnparsedPublicKey::new(&rsig::ED25519, &x)
+                        .verify(m, s)
+                        .is_ok()
+                })
             }
             _ => {
                 let (n, e) = (b64("n"), b64("e"));
@@ -92,9 +132,15 @@ fn bench(c: &mut Criterion) {
 
         let mut group = c.benchmark_group(name);
         group.bench_function("verifier", |b| {
-            b.iter(|| runtime.block_on(verifier.verify::<Claims>(black_box(&token))).unwrap())
+            b.iter(|| {
+                runtime
+                    .block_on(verifier.verify::<Claims>(black_box(&token)))
+                    .unwrap()
+            })
         });
-        group.bench_function("floor", |b| b.iter(|| assert!(floor(black_box(&token), &*raw))));
+        group.bench_function("floor", |b| {
+            b.iter(|| assert!(floor(black_box(&token), &*raw)))
+        });
         group.finish();
     }
 }

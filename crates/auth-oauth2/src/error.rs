@@ -61,7 +61,9 @@ pub enum Error {
 
     /// The token endpoint issued a token type this client does not use: only `Bearer`
     /// (in any letter case, RFC 6749 §5.1) unless others are accepted in the configuration.
-    #[error("the token endpoint issued a {0:?} token; only Bearer tokens are accepted unless configured")]
+    #[error(
+        "the token endpoint issued a {0:?} token; only Bearer tokens are accepted unless configured"
+    )]
     UnsupportedTokenType(String),
 
     /// The authorization response carries no `state` (RFC 6749 §4.1.2): it was not sent in
@@ -76,7 +78,9 @@ pub enum Error {
 
     /// The authorization response's `iss` is not our authorization server (RFC 9207 §2.4):
     /// a mix-up attack.
-    #[error("the authorization response comes from issuer {received:?}, not {expected:?} (RFC 9207)")]
+    #[error(
+        "the authorization response comes from issuer {received:?}, not {expected:?} (RFC 9207)"
+    )]
     IssuerMismatch {
         /// The issuer we sent the user to.
         expected: String,
@@ -86,7 +90,9 @@ pub enum Error {
 
     /// The authorization response has no `iss` although the authorization server sends it
     /// (RFC 9207 §2.4: `authorization_response_iss_parameter_supported`).
-    #[error("the authorization response has no iss parameter, which this authorization server always sends (RFC 9207)")]
+    #[error(
+        "the authorization response has no iss parameter, which this authorization server always sends (RFC 9207)"
+    )]
     MissingIssuer,
 
     /// The authorization server answered the authorization request with an error
@@ -336,7 +342,10 @@ mod tests {
             None,
         ));
         let text = error.to_string();
-        assert!(text.contains("invalid_client: Client authentication failed"), "{text}");
+        assert!(
+            text.contains("invalid_client: Client authentication failed"),
+            "{text}"
+        );
         assert!(text.contains("client secret"), "{text}");
         assert!(!error.is_transient());
     }

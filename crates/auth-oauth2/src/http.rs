@@ -155,34 +155,31 @@ impl Backoff {
         Ok(())
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the attempts run out; a failure
-    /// is repeated when `retry` says so.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &str, retry: fn(&Error) -> bool, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T>>,
-    {
-        let mut tried = 1;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(error) if tried < self.attempts && retry(&error) => {
-                    let delay = self.delay(tried);
-                    tracing::warn!(
-                        target: "auth_oauth2",
-                        %error,
-                        attempt = tried,
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "{what} failed; retrying"
-                    );
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    tried += 1;
-                }
-                Err(error) => return Err(error),
-            }
+    /// After failed attempt number `tried` (1-based) with `error`: whether to try again, as
+    /// `retryable` (the caller's judgement of the error) and the attempts left allow; waits
+    /// the delay first.
+    pub(crate) async fn retry_after(
+        &self,
+        what: &'static str,
+        tried: u32,
+        error: String,
+        retryable: bool,
+    ) -> bool {
+        if tried >= self.attempts || !retryable {
+            return false;
         }
+        let delay = self.delay(tried);
+        tracing::warn!(
+            target: "auth_oauth2",
+            error,
+            attempt = tried,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "{what} failed; retrying"
+        );
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        true
     }
 }
 
@@ -285,7 +282,10 @@ pub(crate) async fn execute(
         .await
         .map_err(TransportError::Network)?;
     let status = response.status();
-    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
     let body = read_body(&mut response, MAX_RESPONSE_BYTES).await?;
     if status != reqwest::StatusCode::OK {
         return Err(TransportError::Status {
@@ -348,6 +348,13 @@ mod tests {
         assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&d1));
         assert!((Duration::from_millis(100)..=Duration::from_millis(200)).contains(&d2));
         assert!((Duration::from_millis(150)..=Duration::from_millis(300)).contains(&d4));
-        assert!(Backoff { attempts: 0, ..backoff }.check().is_err());
+        assert!(
+            Backoff {
+                attempts: 0,
+                ..backoff
+            }
+            .check()
+            .is_err()
+        );
     }
 }

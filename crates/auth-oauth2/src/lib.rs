@@ -1,3 +1,209 @@
-//! OAuth 2.0 (work in progress).
+//! OAuth 2.0 done right, on the [`oauth2`] crate: a caching client-credentials
+//! [`TokenSource`], the authorization code grant with PKCE for user login
+//! ([`AuthorizationCodeClient`]), and a [`ResourceServer`] that accepts the access tokens an
+//! authorization server issues, as JWTs (RFC 9068) or through introspection (RFC 7662).
+//!
+//! `oauth2` builds the requests and parses the responses; what every user of it otherwise
+//! writes again is here: the token cache and its refresh, one request for many callers,
+//! retries, tolerance for the providers' quirks, the callback checks, and token validation
+//! on the API side.
+//!
+//! | Item | What it is |
+//! |---|---|
+//! | [`TokenSource`] | client credentials (service to service): fetch, cache, refresh ahead, single flight, retry |
+//! | [`RequestBuilderExt`] | `request.bearer_token(&token)` for reqwest |
+//! | [`AuthorizationCodeClient`] | authorization code + PKCE (S256), `state`, OIDC `nonce`, RFC 9207 `iss`, code exchange, refresh with rotation |
+//! | [`PendingAuthorization`], [`CallbackParams`], [`TokenSet`] | what a web app keeps in its session between the steps |
+//! | [`ResourceServer`] | an [`auth_core::Authenticator`]: bearer access tokens as JWTs or introspected, scope checks |
+//! | [`LenientTokenResponse`] | a token response type for `oauth2` that accepts `expires_in: "3600"` and `token_type: "bearer"` |
+//!
+//! # Feature flags
+//!
+//! | Name | Description | Default? |
+//! |---|---|---|
+//! | `jwt` | JWT access tokens (RFC 9068) in the resource server, verified by `auth-jwt` with keys from the issuer's metadata and JWKS | yes |
+//!
+//! Without `jwt` the resource server validates opaque tokens by introspection only.
+//!
+//! # Quick start
+//!
+//! An API that accepts an issuer's JWT access tokens; here the issuer lives in the same
+//! process (with a real one, leave out `jwt_keys`: the keys are found from its metadata).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use auth_core::{authenticate, AuthRequest, HeaderList, Outcome};
+//! use auth_jwt::{Algorithm, Issuer, Key, KeySet};
+//! use auth_oauth2::{AccessTokenInfo, ResourceServer};
+//! use serde_json::json;
+//!
+//! // The authorization server's side: an RFC 9068 access token.
+//! let keys = KeySet::single(Key::generate("k1", Algorithm::ES256)?);
+//! let issuer = Issuer::builder(keys.clone())
+//!     .issuer("https://id.example")
+//!     .audience("https://api.example/orders")
+//!     .typ("at+jwt")
+//!     .build()?;
+//! let token = issuer.issue("alice", &json!({"client_id": "web-app", "scope": "orders:read"}))?;
+//!
+//! // The API's side.
+//! let api = ResourceServer::builder("https://id.example", "https://api.example/orders")
+//!     .jwt_keys(keys)
+//!     .require_scopes("orders:read".parse()?)
+//!     .build()?;
+//!
+//! let headers = HeaderList::new().with("Authorization", format!("Bearer {token}"));
+//! match authenticate(&api, &AuthRequest::new("GET", "/orders", &headers)).await {
+//!     Outcome::Authenticated(principal) => {
+//!         assert_eq!(principal.subject(), "alice");
+//!         let info = principal.extension::<AccessTokenInfo>().unwrap();
+//!         assert_eq!(info.client_id.as_deref(), Some("web-app"));
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! With actix-web: `auth_actix::Authenticate::new(api)` (feature `oauth2` of auth-actix).
+//!
+//! # Which flow for which case
+//!
+//! The article's advice, "OAuth 2.0 when third parties, delegation or fine-grained user
+//! permissions are involved; not for simple internal services or one-off scripts", made
+//! concrete:
+//!
+//! | Case | Flow | Here |
+//! |---|---|---|
+//! | a service calls another service, no user involved | client credentials (RFC 6749 §4.4) | [`TokenSource`] |
+//! | a web app logs users in, or acts for them | authorization code + PKCE (RFC 6749 §4.1, RFC 7636), confidential client | [`AuthorizationCodeClient`] with a client secret |
+//! | a native or single-page app logs users in | authorization code + PKCE, public client (RFC 8252) | [`AuthorizationCodeClient`] without a secret |
+//! | an API accepts the tokens | bearer tokens (RFC 6750) | [`ResourceServer`] |
+//! | a browser app, "implicit" | **never**: tokens in URLs, no PKCE (RFC 9700 §2.1.2) | - |
+//! | the client collects the user's password, "password" grant | **never**: the client sees the password (RFC 9700 §2.4) | - |
+//! | a simple internal service, a script | not OAuth: an API key or HTTP Basic over TLS is enough | `auth-apikey`, `auth-basic` |
+//!
+//! # A client: client credentials
+//!
+//! The article's snippet, done properly: the secret goes in the `Authorization` header
+//! (`client_secret_basic`), not in the query string, and the token is reused until shortly
+//! before it expires.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::Secret;
+//! use auth_oauth2::{RequestBuilderExt, TokenSource};
+//!
+//! // Once, at start; clones share the cache.
+//! let tokens = TokenSource::builder(
+//!     "https://oauth.example.com/token",
+//!     "YOUR_CLIENT_ID",
+//!     Secret::from(std::env::var("CLIENT_SECRET")?),
+//! )
+//! .scopes("orders:read".parse()?)
+//! .resource("https://api.example.com/")
+//! .build()?;
+//!
+//! // Per request.
+//! let token = tokens.token().await?;
+//! let response = reqwest::Client::new()
+//!     .get("https://api.example.com/protected")
+//!     .bearer_token(&token)
+//!     .send()
+//!     .await?;
+//! if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+//!     tokens.invalidate(&token); // revoked early: fetch a new one next time
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # A client: user login with the authorization code grant
+//!
+//! See [`AuthorizationCodeClient`] for the three steps, and the `login_app` example
+//! (`cargo run -p auth-oauth2 --example login_app`) for a complete actix-web app that keeps
+//! the tokens in an `auth-session` session.
+//!
+//! # A resource server: introspected tokens
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use auth_core::Secret;
+//! use auth_oauth2::{IntrospectionCachePolicy, ResourceServer};
+//!
+//! let api = ResourceServer::builder("https://id.example", "https://api.example/orders")
+//!     .introspection("https://id.example/introspect", "orders-api", Secret::from("s3cr3t"))
+//!     .introspection_cache(IntrospectionCachePolicy {
+//!         max_ttl: Duration::from_secs(30), // a revoked token works at most 30 s more
+//!         ..IntrospectionCachePolicy::default()
+//!     })
+//!     .require_scopes("orders:read".parse()?)
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//!
+//! - **Transport**: every endpoint must be `https://` (plain `http://` only on loopback),
+//!   checked at `build()`; the HTTP client follows no redirects; responses are read up to
+//!   64 KiB.
+//! - **Client authentication** ([RFC 6749 §2.3.1]): `client_secret_basic` by default,
+//!   `client_secret_post` on request; a URL carrying `client_secret` is refused at
+//!   `build()`.
+//! - **Secrets** (client secret, access, refresh and ID tokens, `state`, PKCE verifier) are
+//!   [`auth_core::Secret`]s or redacted wrappers: `Debug` never shows them, errors and logs
+//!   never carry them. The `oauth2` crate and the HTTP stack copy them into request buffers
+//!   for the duration of a request; those copies are not zeroized.
+//! - **PKCE** ([RFC 7636]) with `S256` on every authorization request, and a 256-bit
+//!   `state` compared in constant time ([RFC 6749 §10.12]); the callback checks `iss`
+//!   against mix-up attacks ([RFC 9207]); a repeated parameter is refused. Implicit and
+//!   password grants are not offered ([RFC 9700]).
+//! - **Refresh token rotation**: the new refresh token replaces the old one; a refresh is
+//!   not retried once the server may have seen it, so rotation's reuse detection is never
+//!   set off by the client itself.
+//! - **Resource server** ([RFC 6750]): tokens only from the `Authorization` header (a token
+//!   in the query gets 400); JWTs per [RFC 9068] (`typ` `at+jwt`, `iss`, `aud`, `exp`,
+//!   `client_id`, ...) with keys found through [RFC 8414] metadata; opaque tokens by
+//!   [RFC 7662] introspection, cached by SHA-256 of the token, never past its `exp`;
+//!   sender-constrained tokens (`cnf`) are refused, as they cannot be honoured as bearer
+//!   tokens; every failure to decide is 503 (fail closed).
+//! - **Audience restriction**: [RFC 8707] `resource` parameters on the client; the
+//!   resource server requires its own audience in `aud`.
+//!
+//! [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+//! [RFC 6749 §10.12]: https://www.rfc-editor.org/rfc/rfc6749#section-10.12
+//! [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+//! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
+//! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
+//! [RFC 8414]: https://www.rfc-editor.org/rfc/rfc8414
+//! [RFC 8707]: https://www.rfc-editor.org/rfc/rfc8707
+//! [RFC 9068]: https://www.rfc-editor.org/rfc/rfc9068
+//! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
+//! [RFC 9700]: https://www.rfc-editor.org/rfc/rfc9700
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod authorization;
+mod client;
+mod error;
+mod http;
+mod resource;
+mod source;
+mod token;
+
+#[cfg(feature = "jwt")]
+pub use auth_jwt;
+pub use authorization::{
+    AuthorizationCode, AuthorizationCodeClient, AuthorizationCodeClientBuilder,
+    AuthorizationUrlBuilder, CallbackParams, PendingAuthorization, pkce_s256_challenge,
+};
+pub use client::ClientAuthMethod;
+pub use error::{Error, ErrorCode, OAuthError, Result};
+pub use http::{Backoff, DEFAULT_TIMEOUT};
+pub use oauth2;
+pub use resource::{
+    AccessTokenInfo, IntrospectionCachePolicy, ResourceServer, ResourceServerBuilder, TokenFormat,
+};
+pub use source::{RequestBuilderExt, TokenSource, TokenSourceBuilder};
+pub use token::{AccessToken, LenientTokenResponse, TokenSet};

@@ -54,6 +54,12 @@ impl LenientTokenResponse {
         self.token_type.as_ref()
     }
 
+    /// The refresh token, if any. Never log it.
+    #[must_use]
+    pub fn refresh_token_str(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(|t| t.secret().as_str())
+    }
+
     /// The ID token (OpenID Connect), if any. Never log it.
     #[must_use]
     pub fn id_token(&self) -> Option<&str> {
@@ -234,11 +240,9 @@ impl AccessToken {
     /// with [`AccessToken::new`] must be visible ASCII.
     #[must_use]
     pub fn header_value(&self) -> reqwest::header::HeaderValue {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!(
-            "Bearer {}",
-            self.expose_str()
-        ))
-        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer"));
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.expose_str()))
+                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer"));
         value.set_sensitive(true);
         value
     }
@@ -274,7 +278,11 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
-    pub(crate) fn new(access: AccessToken, refresh: Option<Secret>, id_token: Option<Secret>) -> Self {
+    pub(crate) fn new(
+        access: AccessToken,
+        refresh: Option<Secret>,
+        id_token: Option<Secret>,
+    ) -> Self {
         Self {
             access,
             refresh,
@@ -322,7 +330,10 @@ impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
             .field("access_token", &self.access)
-            .field("refresh_token", &self.refresh.as_ref().map(|_| "[redacted]"))
+            .field(
+                "refresh_token",
+                &self.refresh.as_ref().map(|_| "[redacted]"),
+            )
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .finish()
     }
@@ -421,15 +432,17 @@ mod tests {
     #[test]
     fn provider_quirks_are_tolerated() {
         // expires_in as a string, token_type in lower case (RFC 6749 §5.1: case-insensitive).
-        let r = parse(r#"{"access_token":"at","token_type":"bearer","expires_in":"3600"}"#)
-            .unwrap();
+        let r =
+            parse(r#"{"access_token":"at","token_type":"bearer","expires_in":"3600"}"#).unwrap();
         assert_eq!(r.token_type(), &BasicTokenType::Bearer);
         assert_eq!(r.expires_in(), Some(Duration::from_secs(3600)));
         let r = parse(r#"{"access_token":"at","token_type":"BEARER","expires_in":59.9}"#).unwrap();
         assert_eq!(r.token_type(), &BasicTokenType::Bearer);
         assert_eq!(r.expires_in(), Some(Duration::from_secs(59)));
-        let r = parse(r#"{"access_token":"at","token_type":"Bearer","expires_in":null,"scope":["a","b"]}"#)
-            .unwrap();
+        let r = parse(
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":null,"scope":["a","b"]}"#,
+        )
+        .unwrap();
         assert_eq!(r.expires_in(), None);
         assert_eq!(r.scopes().unwrap().len(), 2);
         let r = parse(r#"{"access_token":"at","token_type":"DPoP"}"#).unwrap();
@@ -452,8 +465,10 @@ mod tests {
 
     #[test]
     fn debug_never_shows_tokens() {
-        let r = parse(r#"{"access_token":"s3cr3t-at","token_type":"Bearer","refresh_token":"s3cr3t-rt"}"#)
-            .unwrap();
+        let r = parse(
+            r#"{"access_token":"s3cr3t-at","token_type":"Bearer","refresh_token":"s3cr3t-rt"}"#,
+        )
+        .unwrap();
         assert!(!format!("{r:?}").contains("s3cr3t"));
         let set = TokenSet::new(
             AccessToken::new("s3cr3t-at", None),

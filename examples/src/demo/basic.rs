@@ -16,7 +16,6 @@ use serde_json::json;
 
 use super::{DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
 
-
 const USERNAME: &str = "myUser";
 const ARTICLE_PASSWORD: &str = "myPassword";
 
@@ -48,7 +47,12 @@ pub(crate) fn demo_users(config: &DemoConfig) -> Result<DemoUsers, DemoError> {
     };
     let store = Arc::new(MemoryUserStore::new());
     store
-        .add_user(&Argon2Hasher::default(), USERNAME, &password, "profile:read")
+        .add_user(
+            &Argon2Hasher::default(),
+            USERNAME,
+            &password,
+            "profile:read",
+        )
         .map_err(|e| DemoError::Scheme {
             scheme: "basic",
             message: e.to_string(),

@@ -145,10 +145,22 @@ async fn every_scheme_route_accepts_the_credentials_from_the_file_and_refuses_no
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    let jwks: Value = client.get(url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = client
+        .get(url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks["keys"][0]["kid"], "demo-es256");
 
-    for path in ["/basic/protected", "/apikey/protected", "/jwt/protected", "/jwt/article"] {
+    for path in [
+        "/basic/protected",
+        "/apikey/protected",
+        "/jwt/protected",
+        "/jwt/article",
+    ] {
         let refused = client.get(url(path)).send().await.unwrap();
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{path}");
     }

@@ -232,7 +232,10 @@ async fn scope_guards_answer_403_naming_the_missing_scope() {
             .into_iter()
             .filter(|e| e["reason"] == "insufficient_scope")
             .collect();
-        assert!(!refusals.is_empty(), "{path}: no insufficient_scope audit event");
+        assert!(
+            !refusals.is_empty(),
+            "{path}: no insufficient_scope audit event"
+        );
         assert!(refusals.iter().all(|e| e["status"] == 403));
     }
 }

@@ -209,3 +209,17 @@ async fn reqwest_requests_are_signed_in_place() {
     );
     authenticated(h.run("POST", "/orders?x=1", &headers, Some(BODY)).await);
 }
+
+#[tokio::test]
+async fn a_body_the_adapter_did_not_buffer_fails_closed() {
+    let h = harness();
+    let signer = h.signer().build().unwrap();
+    let mut headers = h.signed(&signer, "POST", URL, Some(BODY));
+    headers.push("Content-Length", BODY.len().to_string());
+    // An adapter that ignored `needs_body()`: the digest cannot be checked.
+    let request = auth_core::AuthRequest::new("POST", "/orders", &headers).with_secure(true);
+    let outcome = auth_core::authenticate(&h.auth, &request).await;
+    let rejection = crate::support::rejected(outcome);
+    assert_eq!(rejection.status(), 503);
+    assert_eq!(rejection.reason(), "body_not_buffered");
+}

@@ -1,0 +1,8 @@
+//! auth-oauth2 against endpoints on 127.0.0.1 started inside the tests: a token endpoint,
+//! an introspection endpoint, RFC 8414 metadata and a JWKS.
+
+mod authorization;
+mod introspection;
+mod resource_jwt;
+mod support;
+mod token_source;
