@@ -4,7 +4,7 @@
 //! - `GET /session/start` is the article's `app.get('/')`: it sets the user of the session
 //!   (the demo user, with no scopes) and answers "Session established.". Setting a user is a
 //!   login, so it goes through `login()` and gets a new session id.
-//! - `GET /session/protected` is the article's `/protected`: "Hello user <id>", or 401.
+//! - `GET /session/protected` is the article's `/protected`: `Hello user <id>`, or 401.
 //! - `POST /session/login` checks a user name and password (JSON or form) against the Basic
 //!   part's user store and answers with the session's CSRF token; `POST /session/logout`
 //!   needs that token in `X-CSRF-Token`.
