@@ -41,6 +41,7 @@ pub use auth_jwt::{
 };
 
 use crate::AuthError;
+use crate::middleware::AuthChallenges;
 
 /// The verified claims of the request's JWT, deserialized into `C`.
 ///
@@ -72,7 +73,9 @@ impl<C: DeserializeOwned + 'static> FromRequest for JwtClaims<C> {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
-        let challenges = vec![Challenge::bearer("api")];
+        let challenges = extensions
+            .get::<AuthChallenges>()
+            .map_or_else(|| vec![Challenge::bearer("api")], |c| c.0.to_vec());
         let claims = extensions
             .get::<Principal>()
             .and_then(|p| p.extension::<VerifiedClaims>());

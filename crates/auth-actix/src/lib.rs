@@ -23,7 +23,7 @@
 //!
 //! | `session` | server-side sessions: `SessionMiddleware` and the `Session` extractor | no |
 //! | `hmac` | HTTP Message Signatures and webhook signatures: the `auth-hmac` types | no |
-//! | `oauth2` | OAuth 2.0 resource server: bearer access tokens as JWTs or introspected | no |
+//! | `oauth2` | OAuth 2.0 resource server: `oauth2::middleware`, the `TokenInfo` extractor, the `auth-oauth2` types | no |
 //!
 //! # Quick start
 //!

@@ -91,7 +91,7 @@ impl JwtAuthenticator {
         if let Some(query) = request.query()
             && query
                 .split('&')
-                .any(|pair| pair.split('=').next() == Some("access_token"))
+                .any(|pair| is_access_token_param(pair.split('=').next().unwrap_or_default()))
         {
             return Err(self.invalid_request(
                 "Send the token in the Authorization header, not in the URL",
@@ -194,6 +194,28 @@ impl JwtAuthenticator {
             header,
         }))
     }
+}
+
+/// Whether a query parameter name is `access_token` (RFC 6750 §2.3), percent-encoded or not,
+/// in any case: a client that hides the name still leaks the token into URLs.
+fn is_access_token_param(name: &str) -> bool {
+    let mut decoded = Vec::with_capacity(name.len());
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    decoded.eq_ignore_ascii_case(b"access_token")
 }
 
 #[async_trait]

@@ -215,13 +215,9 @@ impl RemoteJwks {
     }
 
     async fn discover(&self, issuer: &str) -> Result<String, String> {
-        let base = issuer.trim_end_matches('/');
         let mut last = String::new();
-        for path in [
-            "/.well-known/openid-configuration",
-            "/.well-known/oauth-authorization-server",
-        ] {
-            match self.get(&format!("{base}{path}")).await {
+        for url in metadata_urls(issuer) {
+            match self.get(&url).await {
                 Ok((body, _)) => {
                     let meta: serde_json::Value = serde_json::from_slice(&body)
                         .map_err(|e| format!("metadata is not JSON: {e}"))?;
@@ -272,6 +268,23 @@ impl RemoteJwks {
         }
         Ok((body, max_age))
     }
+}
+
+/// Where an issuer's metadata may be: OpenID Connect Discovery 1.0 §4 appends
+/// `/.well-known/openid-configuration` to the issuer; RFC 8414 §3.1 inserts
+/// `/.well-known/oauth-authorization-server` between the host and the issuer's path.
+fn metadata_urls(issuer: &str) -> [String; 2] {
+    let trimmed = issuer.trim_end_matches('/');
+    let oidc = format!("{trimmed}/.well-known/openid-configuration");
+    let (origin, path) = match trimmed.find("://").map(|i| i + 3) {
+        Some(start) => match trimmed[start..].find('/') {
+            Some(slash) => trimmed.split_at(start + slash),
+            None => (trimmed, ""),
+        },
+        None => (trimmed, ""),
+    };
+    let oauth = format!("{origin}/.well-known/oauth-authorization-server{path}");
+    [oidc, oauth]
 }
 
 /// `max-age` from a `Cache-Control` value; `no-store`/`no-cache` count as 0.
@@ -361,6 +374,21 @@ mod tests {
         );
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(max_age("public"), None);
+    }
+
+    #[test]
+    fn metadata_urls_follow_oidc_and_rfc_8414() {
+        assert_eq!(
+            metadata_urls("https://id.example/tenant1"),
+            [
+                "https://id.example/tenant1/.well-known/openid-configuration".to_owned(),
+                "https://id.example/.well-known/oauth-authorization-server/tenant1".to_owned(),
+            ]
+        );
+        assert_eq!(
+            metadata_urls("https://id.example")[1],
+            "https://id.example/.well-known/oauth-authorization-server"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use oauth2::{
     StandardRevocableToken, TokenResponse as _,
 };
 
-use crate::http::{Backoff, TransportError, execute};
+use crate::http::{Backoff, OAuth2Http, TransportError};
 use crate::token::{AccessToken, LenientTokenResponse};
 use crate::{Error, OAuthError, Result};
 
@@ -224,7 +224,7 @@ impl TokenEndpoint {
             request = request.add_extra_param("resource", resource.clone());
         }
         let sent_at = self.clock.now();
-        let http = |request| execute(&self.http, request);
+        let http = OAuth2Http(&self.http);
         let response = request.request_async(&http).await.map_err(map_error)?;
         self.accept(sent_at, response)
     }
@@ -276,7 +276,7 @@ impl TokenEndpoint {
             ))
             .set_redirect_uri(std::borrow::Cow::Borrowed(redirect));
         let sent_at = self.clock.now();
-        let http = |request| execute(&self.http, request);
+        let http = OAuth2Http(&self.http);
         let response = request.request_async(&http).await.map_err(map_error)?;
         self.accept(sent_at, response)
     }
@@ -308,7 +308,7 @@ impl TokenEndpoint {
         let client = self.oauth2_client();
         let request = client.exchange_refresh_token(token);
         let sent_at = self.clock.now();
-        let http = |request| execute(&self.http, request);
+        let http = OAuth2Http(&self.http);
         let response = request.request_async(&http).await.map_err(map_error)?;
         self.accept(sent_at, response)
     }

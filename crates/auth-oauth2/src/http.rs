@@ -268,6 +268,25 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
+/// The `oauth2` crate's HTTP client: [`execute`] with a reqwest client, as a named type so
+/// that its future is `Send` (a closure's is not provably so).
+pub(crate) struct OAuth2Http<'a>(pub(crate) &'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http<'_> {
+    type Error = TransportError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TransportError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(execute(self.0, request))
+    }
+}
+
 /// Sends an `oauth2` crate request with `client`, reading at most [`MAX_RESPONSE_BYTES`];
 /// a non-200 answer becomes [`TransportError::Status`] with its OAuth error body.
 pub(crate) async fn execute(

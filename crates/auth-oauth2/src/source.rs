@@ -22,7 +22,8 @@ use crate::{Error, Result};
 ///   [`refresh_ahead`](TokenSourceBuilder::refresh_ahead) (default 60 s) remains, whichever
 ///   is smaller, so a request never leaves with a token about to expire;
 /// - **single flight**: when many tasks need a token at once, one request goes out and
-///   they all get its answer (success or failure);
+///   they all get its answer (success or failure); while one refreshes a token that is
+///   still valid, the others keep using it without waiting;
 /// - **retries**: network errors and 5xx answers are retried with [`Backoff`] (default 3
 ///   attempts, 200 ms doubling); OAuth errors such as `invalid_client` are not;
 /// - **stale on error**: when a refresh fails while the cached token is still valid, that
@@ -146,7 +147,17 @@ impl TokenSource {
             state.generation
         };
 
-        let _flight = inner.fetch.lock().await;
+        let _flight = match inner.fetch.try_lock() {
+            Ok(flight) => flight,
+            Err(_) => {
+                // A refresh is under way: a token that is still valid serves meanwhile, so
+                // only the caller that refreshes waits for it.
+                if let Some(token) = self.still_valid() {
+                    return Ok(token);
+                }
+                inner.fetch.lock().await
+            }
+        };
         {
             let state = inner.state.read().unwrap_or_else(PoisonError::into_inner);
             if state.generation != seen {
@@ -205,6 +216,21 @@ impl TokenSource {
                 }
             }
         }
+    }
+
+    /// The cached token if it has not expired yet (fresh or not).
+    fn still_valid(&self) -> Option<AccessToken> {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.inner.endpoint.clock.now();
+        state
+            .cached
+            .as_ref()
+            .filter(|cached| now < cached.valid_until)
+            .map(|cached| cached.token.clone())
     }
 
     /// Forgets `token` if it is the cached one, so the next [`token`](TokenSource::token)

@@ -10,20 +10,20 @@ use auth_core::ManualClock;
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -31,7 +31,7 @@ impl Request {
     }
 
     /// The form body's parameters, each name mapped to all its values.
-    pub fn form(&self) -> HashMap<String, Vec<String>> {
+    pub(crate) fn form(&self) -> HashMap<String, Vec<String>> {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(self.body.as_bytes()) {
             map.entry(name.into_owned())
@@ -42,7 +42,7 @@ impl Request {
     }
 
     /// The single value of form parameter `name`.
-    pub fn param(&self, name: &str) -> Option<String> {
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
         match self.form().remove(name) {
             Some(values) if values.len() == 1 => values.into_iter().next(),
             _ => None,
@@ -50,7 +50,7 @@ impl Request {
     }
 
     /// The client id and secret of `Authorization: Basic`, form-urldecoded (RFC 6749 §2.3.1).
-    pub fn basic_credentials(&self) -> Option<(String, String)> {
+    pub(crate) fn basic_credentials(&self) -> Option<(String, String)> {
         let value = self.header("authorization")?.strip_prefix("Basic ")?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(value)
@@ -69,14 +69,14 @@ impl Request {
 
 /// What the server answers.
 #[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: String,
-    pub content_type: &'static str,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) content_type: &'static str,
 }
 
 impl Reply {
-    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+    pub(crate) fn json(status: u16, body: serde_json::Value) -> Reply {
         Reply {
             status,
             body: body.to_string(),
@@ -84,7 +84,7 @@ impl Reply {
         }
     }
 
-    pub fn not_found() -> Reply {
+    pub(crate) fn not_found() -> Reply {
         Reply {
             status: 404,
             body: String::new(),
@@ -97,17 +97,22 @@ type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
 
 /// The server. Dropping it does not stop it; each test's server lives as long as its
 /// runtime.
-pub struct Server {
-    pub base: String,
+pub(crate) struct Server {
+    pub(crate) base: String,
     hits: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Request>>>,
     open: watch::Sender<bool>,
-    arrived: Arc<Notify>,
+    /// The number of requests received, to wait on.
+    arrived: watch::Sender<usize>,
+    /// The number of requests received when [`Server::hold`] was called.
+    held_from: std::sync::atomic::AtomicUsize,
 }
 
 impl Server {
     /// Starts a server answering with `handler`.
-    pub async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+    pub(crate) async fn start(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let handler: Handler = Arc::new(handler);
@@ -117,7 +122,8 @@ impl Server {
             hits: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(Mutex::new(Vec::new())),
             open,
-            arrived: Arc::new(Notify::new()),
+            arrived: watch::channel(0).0,
+            held_from: AtomicUsize::new(0),
         };
         let (hits, requests, arrived, open) = (
             server.hits.clone(),
@@ -141,9 +147,9 @@ impl Server {
                     let Some(request) = read_request(&mut stream).await else {
                         return;
                     };
-                    hits.fetch_add(1, Ordering::SeqCst);
+                    let count = hits.fetch_add(1, Ordering::SeqCst) + 1;
                     requests.lock().unwrap().push(request.clone());
-                    arrived.notify_one();
+                    arrived.send_replace(count);
                     let _ = open.wait_for(|open| *open).await;
                     let reply = handler(&request);
                     let response = format!(
@@ -161,17 +167,17 @@ impl Server {
     }
 
     /// `base` + `path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// Requests received so far.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 
     /// Requests received on `path`.
-    pub fn hits_on(&self, path: &str) -> usize {
+    pub(crate) fn hits_on(&self, path: &str) -> usize {
         self.requests
             .lock()
             .unwrap()
@@ -181,23 +187,29 @@ impl Server {
     }
 
     /// Every request received.
-    pub fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
 
     /// Holds every answer until [`Server::release`].
-    pub fn hold(&self) {
+    pub(crate) fn hold(&self) {
+        self.held_from.store(self.hits(), Ordering::SeqCst);
         self.open.send_replace(false);
     }
 
     /// Answers the held requests, and the next ones at once.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         self.open.send_replace(true);
     }
 
-    /// Waits until a request has arrived.
-    pub async fn arrived(&self) {
-        self.arrived.notified().await;
+    /// Waits until a request has arrived since [`Server::hold`].
+    pub(crate) async fn arrived(&self) {
+        let from = self.held_from.load(Ordering::SeqCst);
+        let _ = self
+            .arrived
+            .subscribe()
+            .wait_for(|count| *count > from)
+            .await;
     }
 }
 
@@ -248,12 +260,12 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
 }
 
 /// A test clock at a fixed, recent time.
-pub fn clock() -> ManualClock {
+pub(crate) fn clock() -> ManualClock {
     ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000))
 }
 
 /// An HTTP client for tests: no proxy, no redirects, a timeout.
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

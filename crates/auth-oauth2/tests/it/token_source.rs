@@ -125,6 +125,28 @@ async fn fifty_concurrent_callers_make_one_request() {
 }
 
 #[tokio::test]
+async fn while_one_caller_refreshes_the_others_use_the_still_valid_token() {
+    let server = Server::start(token_endpoint(json!(3600))).await;
+    let clock = clock();
+    let tokens = source(&server, &clock).build().unwrap();
+    tokens.token().await.unwrap();
+    clock.advance(Duration::from_secs(3550));
+    server.hold();
+    let refresher = {
+        let tokens = tokens.clone();
+        tokio::spawn(async move { tokens.token().await })
+    };
+    server.arrived().await;
+    // The refresh is held at the server; tok-1 still has 50 s and is served at once.
+    let meanwhile = tokio::time::timeout(Duration::from_secs(5), tokens.token()).await;
+    assert_eq!(meanwhile.unwrap().unwrap().expose_str(), "tok-1");
+    server.release();
+    assert_eq!(refresher.await.unwrap().unwrap().expose_str(), "tok-2");
+    assert_eq!(tokens.token().await.unwrap().expose_str(), "tok-2");
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
 async fn concurrent_callers_share_a_failure_too() {
     let server =
         Server::start(|_: &Request| Reply::json(400, json!({"error": "invalid_scope"}))).await;
