@@ -11,7 +11,7 @@ pub(crate) struct Service {
     pub(crate) name: &'static str,
     pub(crate) env: &'static str,
     pub(crate) default_url: &'static str,
-    /// The suites (test modules) that need it; empty until the stores land.
+    /// The suites (test modules) that need it.
     pub(crate) suites: &'static [&'static str],
 }
 
@@ -21,13 +21,13 @@ pub(crate) const SERVICES: [Service; 2] = [
         name: "redis",
         env: "AUTH_TEST_REDIS_URL",
         default_url: "redis://127.0.0.1:6379",
-        suites: &[],
+        suites: &["tests::redis_stores (Redis stores, contract suites)"],
     },
     Service {
         name: "postgres",
         env: "AUTH_TEST_POSTGRES_URL",
         default_url: "postgres://postgres@127.0.0.1:5432/test",
-        suites: &[],
+        suites: &["tests::sql_stores (PostgreSQL stores, contract suites)"],
     },
 ];
 
