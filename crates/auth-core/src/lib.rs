@@ -16,7 +16,11 @@
 //! | [`audit`] | one `tracing` event per decision, target `auth::audit` |
 //! | [`Throttle`] | failed-attempt limiting with backoff; [`MemoryThrottle`] |
 //!
-//! This crate has no optional features.
+//! # Feature flags
+//!
+//! | Name | Description | Default? |
+//! |---|---|---|
+//! | `redis` | `RedisConnection` (one shared, self-reconnecting connection for every auth-* Redis store) and `RedisThrottle`, a throttle shared by all instances | no |
 //!
 //! # Quick start
 //!
@@ -77,6 +81,8 @@ pub mod audit;
 mod authenticator;
 mod clock;
 mod principal;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod rejection;
 mod request;
 mod scopes;
@@ -88,6 +94,10 @@ pub use audit::{AUDIT_TARGET, authenticate};
 pub use authenticator::{AnyOf, Authenticator, Outcome};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, unix_seconds};
 pub use principal::{Extensions, Principal, Scheme};
+#[cfg(feature = "redis")]
+pub use redis_store::{
+    RedisConnection, RedisConnectionBuilder, RedisError, RedisThrottle, RedisTime,
+};
 pub use rejection::{Challenge, Rejection, RejectionKind};
 pub use request::{AuthRequest, HeaderError, HeaderList, HeaderSource};
 pub use scopes::{ScopeError, Scopes};

@@ -162,7 +162,7 @@ struct Entry {
 }
 
 /// An in-process [`Throttle`]: right for one instance; several instances behind a load
-/// balancer need a shared store (Redis, in the stores issue).
+/// balancer need a shared store: `RedisThrottle` (feature `redis`).
 ///
 /// Memory is bounded: past `max_entries` keys, forgotten keys are swept, then the oldest.
 ///

@@ -24,7 +24,8 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `reqwest` | [`Signer::sign_reqwest`]: sign a `reqwest::Request` in place | no |
+//! | `redis` | `RedisNonceStore`: nonces in Redis, so a replay to another instance is refused too | no |
+//! | `reqwest` | `Signer::sign_reqwest`: sign a `reqwest::Request` in place | no |
 //!
 //! # Quick start
 //!
@@ -170,6 +171,8 @@ mod digest;
 mod error;
 mod key;
 mod nonce;
+#[cfg(feature = "redis")]
+mod nonce_redis;
 mod signature;
 mod signer;
 mod verifier;
@@ -183,6 +186,8 @@ pub use key::{
     ALGORITHM, HmacKey, KeyStore, MAX_KEY_ID_LEN, MIN_SECRET_LEN, MemoryKeyStore, hmac_sha256,
 };
 pub use nonce::{MemoryNonceStore, NonceStore, StoreError};
+#[cfg(feature = "redis")]
+pub use nonce_redis::RedisNonceStore;
 pub use signature::{
     MAX_COMPONENTS, MAX_PARAM_LEN, MAX_SIGNATURES, SignatureHeaders, SignatureParams,
 };

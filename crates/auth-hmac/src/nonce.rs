@@ -33,7 +33,7 @@ pub enum StoreError {
 /// by the caller (`keyid` and nonce), so clients cannot collide with each other.
 ///
 /// [`MemoryNonceStore`] serves one instance; several instances behind a load balancer need
-/// a shared store (Redis, in the stores work), or a replay to another instance succeeds.
+/// a shared store (`RedisNonceStore`, feature `redis`), or a replay to another instance succeeds.
 #[async_trait]
 pub trait NonceStore: Send + Sync + fmt::Debug + 'static {
     /// Records `nonce` until `expires_at`, atomically: `Ok(true)` when it was not already

@@ -8,6 +8,7 @@
 //!
 //! | Feature | Description | Default? |
 //! |---|---|---|
+//! | `redis` | `RedisRevocationStore`: the `jti` denylist in Redis, shared by every instance | no |
 //! | `remote-jwks` | `RemoteJwks`: fetch and cache a remote JWKS by URL or issuer discovery (reqwest) | no |
 //!
 //! # Quick start
@@ -105,6 +106,8 @@ mod issuer;
 mod jwks;
 mod keys;
 mod revocation;
+#[cfg(feature = "redis")]
+mod revocation_redis;
 mod token;
 mod verifier;
 
@@ -118,6 +121,8 @@ pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use jwks::{JwksCachePolicy, JwksLocation, RemoteJwks};
 pub use keys::{ALGORITHMS, Key, KeySet, alg_name, parse_alg};
 pub use revocation::{MemoryRevocationStore, RevocationStore, StoreError};
+#[cfg(feature = "redis")]
+pub use revocation_redis::RedisRevocationStore;
 pub use verifier::{
     KeySource, RegisteredClaims, SharedKeySet, TokenHeader, Verified, Verifier, VerifierBuilder,
 };

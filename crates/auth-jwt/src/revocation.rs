@@ -24,7 +24,7 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// An in-process denylist whose entries expire with their tokens (swept on insert). Right
-/// for one instance; several instances need a shared store (Redis, with the stores work).
+/// for one instance; several instances need a shared store (`RedisRevocationStore`, feature `redis`).
 pub struct MemoryRevocationStore {
     clock: SharedClock,
     entries: Mutex<HashMap<String, SystemTime>>,

@@ -24,7 +24,7 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | *(none yet)* | the in-memory store is always there; a Redis store comes as the `redis` feature | |
+//! | `redis` | `RedisSessionStore`: sessions in Redis, shared by every instance (the in-memory [`MemoryStore`] is always there) | no |
 //!
 //! With actix-web, enable `auth-actix`'s `session` feature for `SessionMiddleware` and the
 //! `Session` extractor.
@@ -187,6 +187,8 @@ mod id;
 mod keys;
 mod manager;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod session;
 mod store;
 
@@ -204,6 +206,8 @@ pub use manager::{
     DEFAULT_TOUCH_INTERVAL, EXPIRY_GRACE, LIFECYCLE_TARGET, SessionManager, SessionManagerBuilder,
 };
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisSessionStore;
 pub use session::{CookieStatus, Flash, FlashLevel, Refusal, Session};
 pub use store::{SessionInfo, SessionRecord, SessionStore, SessionUpdate, StoreError, Touch};
 

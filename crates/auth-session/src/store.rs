@@ -146,7 +146,7 @@ pub struct Touch {
 /// - `save` applies key-level changes to an existing record and never creates one: a
 ///   session deleted by a logout in another tab stays deleted.
 ///
-/// [`MemoryStore`](crate::MemoryStore) is the embedded default; Redis comes as a feature.
+/// [`MemoryStore`](crate::MemoryStore) is the embedded default; `RedisSessionStore` (feature `redis`) is shared by many instances.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The record with `hash`, unless absent or expired. The one lookup of a request.

@@ -88,7 +88,10 @@ async fn a_token_in_the_url_is_refused_with_400() {
     for hidden in ["access%5Ftoken", "ACCESS_TOKEN", "%61ccess_token"] {
         let target = format!("/x?a=1&{hidden}={}", token(""));
         let outcome = run(&jwt, &target, &HeaderList::new()).await;
-        assert!(matches!(outcome, Outcome::Rejected(ref r) if r.reason() == "token_in_query"), "{hidden}");
+        assert!(
+            matches!(outcome, Outcome::Rejected(ref r) if r.reason() == "token_in_query"),
+            "{hidden}"
+        );
     }
 }
 
