@@ -21,13 +21,13 @@ pub(crate) const SERVICES: [Service; 2] = [
         name: "redis",
         env: "AUTH_TEST_REDIS_URL",
         default_url: "redis://127.0.0.1:6379",
-        suites: &["tests::redis_stores (Redis stores, contract suites)"],
+        suites: &["redis_stores::{throttle, revocation, nonce, session, timeouts}"],
     },
     Service {
         name: "postgres",
         env: "AUTH_TEST_POSTGRES_URL",
         default_url: "postgres://postgres@127.0.0.1:5432/test",
-        suites: &["tests::sql_stores (PostgreSQL stores, contract suites)"],
+        suites: &["sql_stores::postgres"],
     },
 ];
 

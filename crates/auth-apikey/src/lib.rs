@@ -18,7 +18,8 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | *(none yet)* | the in-memory store is always there; SQL stores (`sqlite`, `postgres`) come as features | |
+//! | `sqlite` | `SqlKeyStore` over SQLite (sqlx): embedded, persistent key records, with the migrations it ships | no |
+//! | `postgres` | `SqlKeyStore` over PostgreSQL (sqlx): key records shared by many instances, with the migrations it ships | no |
 //!
 //! With actix-web, enable `auth-actix`'s `apikey` feature for the `ApiKeyInfo` extractor.
 //!
@@ -155,6 +156,8 @@ mod format;
 mod hash;
 mod manager;
 mod record;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 
 pub use authenticator::{
@@ -172,4 +175,6 @@ pub use manager::{
     MAX_OWNER_LEN,
 };
 pub use record::{CreatedKey, KeyMetadata, KeyRecord, KeyStatus, NewKey};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{SqlKeyStore, SqlKeyStoreBuilder, SqlStoreError};
 pub use store::{KeyStore, MemoryKeyStore, StoreError};

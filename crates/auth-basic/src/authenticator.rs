@@ -296,7 +296,8 @@ impl Authenticator for BasicAuthenticator {
 
         let record = match self.store.find(username).await {
             Ok(record) => record,
-            Err(_) => {
+            Err(error) => {
+                tracing::warn!(target: "auth_basic", %error, "user store unavailable; refusing (503)");
                 return self.rejected(
                     Rejection::unavailable("user_store_unavailable").with_subject(username),
                 );

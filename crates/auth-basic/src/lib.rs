@@ -10,6 +10,8 @@
 //!
 //! | Feature | Description | Default? |
 //! |---|---|---|
+//! | `sqlite` | `SqlUserStore` over SQLite (sqlx): embedded, persistent users, with the migrations it ships | no |
+//! | `postgres` | `SqlUserStore` over PostgreSQL (sqlx): users shared by many instances, with the migrations it ships | no |
 //! | `bcrypt` | verify bcrypt hashes (`$2a$`, `$2b$`, `$2y$`, as `htpasswd -B` writes) so existing users can migrate; they are rehashed to argon2id on their next login | no |
 //!
 //! # Quick start
@@ -70,7 +72,9 @@
 //! - Migrating: with the `bcrypt` feature, bcrypt hashes verify; argon2i/argon2d and argon2id
 //!   with weaker parameters verify too. Each is rehashed with the current policy and saved
 //!   ([`UserStore::update_hash`]) on the user's next successful login.
-//! - Implement [`UserStore`] for your database; SQL stores arrive with the stores work.
+//! - For SQLite or PostgreSQL, `SqlUserStore` (features `sqlite`, `postgres`) keeps users in
+//!   a table this crate creates (`migrate()`); see `docs/sql-stores.md`. Or implement
+//!   [`UserStore`] for your own database.
 //!
 //! # The verified-credential cache
 //!
@@ -102,6 +106,8 @@ mod cache;
 mod codec;
 mod error;
 mod hasher;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 
 pub use authenticator::{BasicAuthenticator, BasicAuthenticatorBuilder, BasicUser};
@@ -109,4 +115,6 @@ pub use cache::CacheConfig;
 pub use codec::{BasicCredentials, CodecError, DEFAULT_MAX_HEADER_LEN};
 pub use error::{Error, Result};
 pub use hasher::{Argon2Hasher, Argon2Params, HashPool, PasswordHasher, Verification};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{SqlStoreError, SqlUserStore, SqlUserStoreBuilder};
 pub use store::{MemoryUserStore, StoreError, UserRecord, UserStore, hash_password};

@@ -47,7 +47,7 @@ pub struct StoreError(pub String);
 
 /// Where [`BasicAuthenticator`](crate::BasicAuthenticator) finds users.
 ///
-/// SQL stores (SQLite, PostgreSQL) come with the stores issue; implement it for your own
+/// `SqlUserStore` (features `sqlite`, `postgres`) implements it on SQLite and PostgreSQL; implement it for your own
 /// database meanwhile. Look-ups must be exact on the user name (no case folding here: fold
 /// before storing if your users expect it).
 #[async_trait]
