@@ -6,7 +6,9 @@
 
 pub mod fixtures;
 pub mod logs;
+pub mod redis_support;
 pub mod services;
+pub mod sql_support;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -105,6 +105,8 @@ pub mod jwt;
 mod middleware;
 #[cfg(feature = "oauth2")]
 pub mod oauth2;
+#[cfg(feature = "oauth2-server")]
+pub mod oauth2_server;
 mod response;
 mod scope;
 #[cfg(feature = "session")]

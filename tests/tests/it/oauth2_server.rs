@@ -1,0 +1,1 @@
+//! The OAuth 2.0 token service (work in progress; lands with issue 9).
