@@ -21,7 +21,7 @@ use auth_actix::session::{
 };
 use auth_actix::{ActixHeaders, AuthError, Authenticated, rejection_response};
 use auth_basic::{Argon2Hasher, MemoryUserStore, PasswordHasher, UserStore, Verification};
-use auth_core::{AuthRequest, Rejection, Scheme};
+use auth_core::{AuthRequest, MemoryThrottle, Rejection, Scheme, Throttle, ThrottleKey};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,6 +38,8 @@ struct Login {
     /// user costs the same as a wrong password.
     dummy_hash: Arc<str>,
     manager: SessionManager,
+    /// Failed logins slow down per user name and per client, like Basic.
+    throttle: MemoryThrottle,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +70,20 @@ async fn login(
     form: web::Either<web::Json<LoginForm>, web::Form<LoginForm>>,
 ) -> Result<HttpResponse, AuthError> {
     let LoginForm { username, password } = form.into_inner();
+    let headers = ActixHeaders(req.headers());
+    let request =
+        AuthRequest::new(req.method().as_str(), req.path(), &headers).with_peer(req.peer_addr());
+    let mut keys = vec![ThrottleKey::Subject(username.clone())];
+    if let Some(peer) = req.peer_addr() {
+        keys.push(ThrottleKey::Client(peer.ip()));
+    }
+    if let Ok(Some(wait)) = login.throttle.retry_after_any(&keys).await {
+        let rejection = Rejection::too_many_requests(wait)
+            .with_scheme(Scheme::SESSION)
+            .with_subject(username);
+        auth_core::audit::record_rejection(Scheme::SESSION, &rejection, &request);
+        return Ok(rejection_response(&rejection));
+    }
     let record = login
         .users
         .find(&username)
@@ -84,6 +100,7 @@ async fn login(
     let valid = matches!(verified, Ok(Ok(Verification::Valid { .. })));
     match record {
         Some(user) if valid => {
+            let _ = login.throttle.reset(&keys[0]).await;
             session.login_with_scopes(user.id.as_str(), user.scopes.clone());
             let csrf_token = session.csrf_token()?;
             Ok(HttpResponse::Ok().json(json!({
@@ -100,13 +117,13 @@ async fn login(
             } else {
                 "unknown_user"
             };
+            for key in &keys {
+                let _ = login.throttle.record_failure(key).await;
+            }
             let rejection =
                 Rejection::invalid_credentials(login.manager.challenges().to_vec(), reason)
                     .with_scheme(Scheme::SESSION)
                     .with_subject(username);
-            let headers = ActixHeaders(req.headers());
-            let request = AuthRequest::new(req.method().as_str(), req.path(), &headers)
-                .with_peer(req.peer_addr());
             auth_core::audit::record_rejection(Scheme::SESSION, &rejection, &request);
             Ok(rejection_response(&rejection))
         }
@@ -157,6 +174,7 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
         users: Arc::clone(&users.store),
         dummy_hash,
         manager,
+        throttle: MemoryThrottle::with_defaults(),
     });
     let demo_user = web::Data::new(DemoUser { id: demo_user.id });
 

@@ -166,3 +166,27 @@ async fn every_scheme_route_accepts_the_credentials_from_the_file_and_refuses_no
     }
     demo.handle().stop(false).await;
 }
+
+#[actix_web::test]
+async fn the_demo_session_login_is_throttled_like_basic() {
+    let dir = temp_dir("demo-session-throttle");
+    let mut demo = demo::start(&config(false, &dir)).await.unwrap();
+    demo.spawn();
+    let client = auth_tests::client();
+    let login = |password: &'static str| {
+        client
+            .post(format!("{}/session/login", demo.base_url))
+            .json(&serde_json::json!({"username": "myUser", "password": password}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login("guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = login("myPassword").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().contains_key("retry-after"));
+    demo.handle().stop(false).await;
+}
