@@ -37,8 +37,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use auth_core::{Principal, Rejection};
+use actix_web::{FromRequest, HttpRequest};
 
 pub use auth_apikey::{
     ApiKey, ApiKeyAuthenticator, ApiKeyAuthenticatorBuilder, ConfigError, CreatedKey, Error,
@@ -46,7 +45,6 @@ pub use auth_apikey::{
     NewKey,
 };
 
-use crate::middleware::AuthChallenges;
 use crate::{AuthError, Authenticate};
 
 /// The middleware that requires an API key: `Authenticate::new(authenticator)`, named for
@@ -95,28 +93,15 @@ impl FromRequest for ApiKeyInfo {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let extensions = req.extensions();
-        let metadata = extensions
-            .get::<Principal>()
-            .and_then(|principal| principal.extensions().get_arc::<KeyMetadata>());
-        ready(match metadata {
-            Some(metadata) => Ok(ApiKeyInfo(metadata)),
-            None => {
-                let challenges = extensions
-                    .get::<AuthChallenges>()
-                    .map(|c| c.0.to_vec())
-                    .unwrap_or_default();
-                Err(AuthError(Rejection::unauthenticated(challenges)))
-            }
-        })
+        ready(crate::extract::principal_extension::<KeyMetadata>(req).map(ApiKeyInfo))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use actix_web::http::StatusCode;
-    use actix_web::{App, HttpResponse, test, web};
-    use auth_core::Scheme;
+    use actix_web::{App, HttpMessage, HttpResponse, test, web};
+    use auth_core::{Principal, Scheme};
 
     use super::*;
 

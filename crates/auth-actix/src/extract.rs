@@ -137,3 +137,23 @@ impl FromRequest for Authenticated {
         })
     }
 }
+
+/// The principal's extension of type `T` (scheme metadata such as API key or access-token
+/// information), or a 401 carrying the route's challenges when the request was not
+/// authenticated by a scheme that provides it. Shared by the scheme extractors.
+#[cfg(any(feature = "apikey", feature = "oauth2"))]
+pub(crate) fn principal_extension<T: Send + Sync + 'static>(
+    req: &HttpRequest,
+) -> Result<Arc<T>, AuthError> {
+    let extensions = req.extensions();
+    extensions
+        .get::<Principal>()
+        .and_then(|principal| principal.extensions().get_arc::<T>())
+        .ok_or_else(|| {
+            let challenges = extensions
+                .get::<AuthChallenges>()
+                .map(|c| c.0.to_vec())
+                .unwrap_or_default();
+            AuthError(Rejection::unauthenticated(challenges))
+        })
+}

@@ -39,15 +39,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use auth_core::{Principal, Rejection};
+use actix_web::{FromRequest, HttpRequest};
 
 pub use auth_oauth2::{
     AccessTokenInfo, ClientAuthMethod, Error, IntrospectionCachePolicy, ResourceServer,
     ResourceServerBuilder, TokenFormat,
 };
 
-use crate::middleware::AuthChallenges;
 use crate::{AuthError, Authenticate};
 
 /// The middleware that requires a valid access token: `Authenticate::new(resource_server)`,
@@ -96,20 +94,7 @@ impl FromRequest for TokenInfo {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let extensions = req.extensions();
-        let info = extensions
-            .get::<Principal>()
-            .and_then(|principal| principal.extensions().get_arc::<AccessTokenInfo>());
-        ready(match info {
-            Some(info) => Ok(TokenInfo(info)),
-            None => {
-                let challenges = extensions
-                    .get::<AuthChallenges>()
-                    .map(|c| c.0.to_vec())
-                    .unwrap_or_default();
-                Err(AuthError(Rejection::unauthenticated(challenges)))
-            }
-        })
+        ready(crate::extract::principal_extension::<AccessTokenInfo>(req).map(TokenInfo))
     }
 }
 
