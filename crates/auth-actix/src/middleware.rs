@@ -322,7 +322,10 @@ pub(crate) fn respond<B>(
 }
 
 /// Reads the body, up to `limit` bytes, and puts it back so the handler gets it whole.
-async fn buffer_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, Rejection> {
+pub(crate) async fn buffer_body(
+    req: &mut ServiceRequest,
+    limit: usize,
+) -> Result<Bytes, Rejection> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

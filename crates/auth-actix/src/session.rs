@@ -80,8 +80,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{Error as ActixError, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use auth_core::{Challenge, Outcome, Principal, Rejection, Scheme, Scopes};
-use bytes::BytesMut;
-use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
 pub use auth_session::{
@@ -376,7 +374,7 @@ async fn check_csrf(
     }
     let body = if wants_body {
         Some(
-            buffer_body(req, settings.form_limit)
+            crate::middleware::buffer_body(req, settings.form_limit)
                 .await
                 .map_err(Refused::Request)?,
         )
@@ -434,38 +432,6 @@ fn failed<B>(response: ServiceResponse<B>, error: &Error) -> ServiceResponse<Eit
     let rejection: Rejection = error.to_rejection(&[]);
     let (request, _discarded) = response.into_parts();
     ServiceResponse::new(request, rejection_response(&rejection)).map_into_right_body()
-}
-
-/// Reads the body, up to `limit` bytes, and puts it back so the handler gets it whole.
-async fn buffer_body(req: &mut ServiceRequest, limit: usize) -> Result<bytes::Bytes, Rejection> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Rejection::payload_too_large());
-    }
-    let mut payload = req.take_payload();
-    let mut buffer = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            Rejection::invalid_request(
-                Vec::new(),
-                "The request body could not be read",
-                "body_unreadable",
-            )
-        })?;
-        if buffer.len() + chunk.len() > limit {
-            return Err(Rejection::payload_too_large());
-        }
-        buffer.extend_from_slice(&chunk);
-    }
-    let body = buffer.freeze();
-    let (_sender, mut replay) = actix_http::h1::Payload::create(true);
-    replay.unread_data(body.clone());
-    req.set_payload(replay.into());
-    Ok(body)
 }
 
 /// The request's session, shared between the middleware and the extractor. `None` once the
