@@ -20,10 +20,10 @@
 //! | `basic` | HTTP Basic: `basic::middleware` and the `auth-basic` types | no |
 //! | `apikey` | API keys: the `auth-apikey` types and the `ApiKeyInfo` extractor | no |
 //! | `jwt` | JWT bearer tokens: the `JwtClaims<C>` extractor, `jwks_response`, the `auth-jwt` types | no |
-//!
 //! | `session` | server-side sessions: `SessionMiddleware` and the `Session` extractor | no |
 //! | `hmac` | HTTP Message Signatures and webhook signatures: the `auth-hmac` types | no |
 //! | `oauth2` | OAuth 2.0 resource server: `oauth2::middleware`, the `TokenInfo` extractor, the `auth-oauth2` types | no |
+//! | `oauth2-server` | the OAuth 2.0 token service endpoints (`TokenEndpoints`) and the first-party login (`FirstPartyLogin`, `POST /auth/token`); enables `basic` | no |
 //!
 //! # Quick start
 //!

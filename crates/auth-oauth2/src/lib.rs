@@ -2,6 +2,10 @@
 //! [`TokenSource`], the authorization code grant with PKCE for user login
 //! ([`AuthorizationCodeClient`]), and a [`ResourceServer`] that accepts the access tokens an
 //! authorization server issues, as JWTs (RFC 9068) or through introspection (RFC 7662).
+//! With the `server` feature, the authorization server's token side too: a `TokenService`
+//! (token endpoint, introspection, revocation, metadata, JWKS, client registry,
+//! refresh-token families) for applications that do not run Keycloak or another identity
+//! provider.
 //!
 //! `oauth2` builds the requests and parses the responses; what every user of it otherwise
 //! writes again is here: the token cache and its refresh, one request for many callers,
@@ -16,12 +20,17 @@
 //! | [`PendingAuthorization`], [`CallbackParams`], [`TokenSet`] | what a web app keeps in its session between the steps |
 //! | [`ResourceServer`] | an [`auth_core::Authenticator`]: bearer access tokens as JWTs or introspected, scope checks |
 //! | [`LenientTokenResponse`] | a token response type for `oauth2` that accepts `expires_in: "3600"` and `token_type: "bearer"` |
+//! | `TokenService` (feature `server`) | the token service: `POST /token` (client credentials, refresh tokens), introspection, revocation, RFC 8414 metadata, JWKS; framework-free |
+//! | `ClientRegistry`, `MemoryClientRegistry`, `ClientConfig` (feature `server`) | registered clients: hashed secrets, grants, scopes, audiences |
+//! | `RefreshTokenStore`, `AccessTokenStore` and their memory stores (feature `server`) | issued refresh and opaque access tokens, stored by SHA-256 |
+//! | `PasswordCheck`, `UserTokens` (feature `server`) | the first-party login: the application's own users get bearer tokens |
 //!
 //! # Feature flags
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
 //! | `jwt` | JWT access tokens (RFC 9068) in the resource server, verified by `auth-jwt` with keys from the issuer's metadata and JWKS | yes |
+//! | `server` | the token service (implies `jwt`): token, introspection, revocation, metadata and JWKS endpoints as framework-free logic; client registry; refresh-token families | no |
 //!
 //! Without `jwt` the resource server validates opaque tokens by introspection only.
 //!
@@ -142,6 +151,92 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # A token service (feature `server`)
+//!
+//! The article's Bearer tokens are "short-lived credentials distributed by an identity
+//! provider or authentication service", and its OAuth snippet posts to a `/token`
+//! endpoint. `TokenService` is that service, to mount in your own app (auth-actix's
+//! `oauth2_server` module does it for actix-web; any framework can hand it plain request
+//! parts):
+//!
+//! | endpoint | what | standard |
+//! |---|---|---|
+//! | `POST /token` | grants `client_credentials` and `refresh_token`; client authentication `client_secret_basic` or `client_secret_post` | [RFC 6749] §3.2, §4.4, §6 |
+//! | `POST /introspect` | `{"active": true, ...}` for the token's client and its resource servers; exactly `{"active":false}` otherwise | [RFC 7662] |
+//! | `POST /revoke` | a client revokes its access tokens, or a refresh token and its whole family | [RFC 7009] |
+//! | `GET /.well-known/oauth-authorization-server` | the metadata resource servers discover the JWKS through | [RFC 8414] |
+//! | `GET /.well-known/jwks.json` | the public keys of the JWT access tokens | RFC 7517 |
+//!
+//! ```
+//! # #[cfg(feature = "server")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use auth_jwt::{Algorithm, Key, KeySet};
+//! use auth_oauth2::{ClientConfig, GrantType, MemoryClientRegistry, TokenFormat, TokenService};
+//!
+//! let clients = Arc::new(MemoryClientRegistry::new());
+//! let secret = clients.register(          // the plaintext secret, once; only its hash is kept
+//!     ClientConfig::new("billing")
+//!         .grant(GrantType::ClientCredentials)
+//!         .scopes("orders:read orders:write".parse()?)
+//!         .default_scopes("orders:read".parse()?)   // what it gets when it asks for nothing
+//!         .audience("https://api.example/orders"),
+//! )?;
+//! let service = TokenService::builder(
+//!     "https://id.example",                           // the issuer: https, checked at build()
+//!     KeySet::single(Key::generate("2026-01", Algorithm::ES256)?),
+//!     clients,
+//! )
+//! .audience("https://api.example/orders", TokenFormat::Jwt)   // or TokenFormat::Opaque
+//! .build()?;
+//! // service.token(&request).await, service.introspect(..), service.revoke(..),
+//! // service.metadata(), service.jwks(): each an EndpointResponse to send back.
+//! # let _ = (service, secret);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "server"))]
+//! # fn main() {}
+//! ```
+//!
+//! Choices, and why:
+//!
+//! - **Client credentials never in the URL.** The article's snippet sends `client_id` and
+//!   `client_secret` as query parameters; the token endpoint answers 400
+//!   `invalid_request` with a description that says where they go (the `Authorization`
+//!   header or the form body, [RFC 6749 §2.3.1]) and that the secret must now be rotated.
+//!   Every endpoint takes only `POST` with an `application/x-www-form-urlencoded` body, over
+//!   TLS; a repeated parameter, or credentials in both header and body, is a 400.
+//! - **Least privilege.** A requested scope must be among the client's; none requested
+//!   means the client's default set. A `resource` ([RFC 8707]) must be among its audiences.
+//! - **Short-lived access tokens**: 10 minutes by default, at most an hour (`build()`
+//!   refuses more). JWTs per [RFC 9068] (`typ` `at+jwt`, `iss`, `aud`, `sub`, `client_id`,
+//!   `scope`, `jti`), or opaque 256-bit strings stored as SHA-256, chosen per audience.
+//! - **Refresh tokens**: opaque, stored hashed, rotated on every use; a rotated token
+//!   presented again means it was copied, so its whole family is revoked — refresh tokens,
+//!   opaque access tokens, and the `jti`s of JWT access tokens ([RFC 9700] §4.14.2). None for
+//!   client credentials unless the client is registered for them ([RFC 6749] §4.4.3).
+//! - **Client secrets**: 256 random bits, stored as SHA-256, compared in constant time; an
+//!   unknown client is compared against a dummy hash; every failure is the same 401
+//!   `invalid_client` (with `WWW-Authenticate: Basic` when Basic was used, RFC 6749 §5.2);
+//!   failures are throttled per client id and per peer (429 with `Retry-After`). Throttling
+//!   per client id lets somebody who knows a client's id slow it down: share a throttle
+//!   store, and watch the audit log.
+//! - **Never**: the `password` grant and the implicit flow ([RFC 9700] §2.4, §2.1.2).
+//! - **Audit**: one event per request (target `auth::audit`, scheme `oauth2`, with
+//!   `endpoint`, `grant_type`, the client id as subject and the token's id as key id), never a
+//!   secret or a token.
+//!
+//! # First-party login is not the password grant
+//!
+//! The article's Bearer snippet posts `{username, password}` to its own authentication
+//! service and reads `accessToken` back. `TokenService::first_party_token` (mounted by
+//! auth-actix's `FirstPartyLogin` over an auth-basic user store) does exactly that for the
+//! application's **own** users, in its **own** login form or API — the same place the user
+//! would type the password for a session cookie. The OAuth 2.0 password grant is something
+//! else: a *third-party* client collects the user's password and trades it at the
+//! authorization server, teaching users to type passwords into other people's apps; it is
+//! refused here, as [RFC 9700] §2.4 says. The first-party login's refresh tokens are accepted
+//! only by the first-party login, and the token endpoint's only by the token endpoint.
+//!
 //! # Security
 //!
 //! - **Transport**: every endpoint must be `https://` (plain `http://` only on loopback),
@@ -170,9 +265,11 @@
 //! - **Audience restriction**: [RFC 8707] `resource` parameters on the client; the
 //!   resource server requires its own audience in `aud`.
 //!
+//! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
 //! [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
 //! [RFC 6749 §10.12]: https://www.rfc-editor.org/rfc/rfc6749#section-10.12
 //! [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+//! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 //! [RFC 8414]: https://www.rfc-editor.org/rfc/rfc8414
@@ -189,6 +286,8 @@ mod client;
 mod error;
 mod http;
 mod resource;
+#[cfg(feature = "server")]
+mod server;
 mod source;
 mod token;
 
@@ -204,6 +303,13 @@ pub use http::{Backoff, DEFAULT_TIMEOUT};
 pub use oauth2;
 pub use resource::{
     AccessTokenInfo, IntrospectionCachePolicy, ResourceServer, ResourceServerBuilder, TokenFormat,
+};
+#[cfg(feature = "server")]
+pub use server::{
+    AccessTokenRecord, AccessTokenStore, ClientConfig, ClientRecord, ClientRegistry, EndpointError,
+    EndpointPaths, EndpointResponse, GrantType, MemoryAccessTokenStore, MemoryClientRegistry,
+    MemoryRefreshTokenStore, PasswordCheck, RefreshTokenRecord, RefreshTokenStore, SecretHash,
+    StoreError, TokenHash, TokenService, TokenServiceBuilder, UserTokens, generate_client_secret,
 };
 pub use source::{RequestBuilderExt, TokenSource, TokenSourceBuilder};
 pub use token::{AccessToken, LenientTokenResponse, TokenSet};

@@ -202,7 +202,7 @@ async fn scheme_parts(config: &DemoConfig) -> Result<Vec<SchemePart>, DemoError>
         jwt::setup().await?,
         session::setup(config, &users).await?,
         hmac::setup(config).await?,
-        oauth2::setup().await?,
+        oauth2::setup(config, &users).await?,
     ])
 }
 

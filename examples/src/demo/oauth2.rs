@@ -1,37 +1,65 @@
-//! The OAuth 2.0 part of the demo: an API (a resource server) that accepts RFC 9068 JWT
-//! access tokens and checks their scope.
+//! The OAuth 2.0 part of the demo: a token service (auth-oauth2's server side) and an API
+//! that accepts its tokens.
 //!
-//! - `GET /oauth2/protected`: needs `Authorization: Bearer <access token>` with the scope
-//!   `orders:read`. Two tokens are minted at start: one with the scope (200) and one
-//!   without (403 `insufficient_scope`).
+//! - `POST /oauth2/token`: the token endpoint. The registered client `demo-client` (secret
+//!   generated at start) gets RFC 9068 access tokens with client credentials, sent the
+//!   right way — `curl -u demo-client:SECRET -d grant_type=client_credentials` — scopes
+//!   `orders:read orders:write`, `orders:read` when none is asked. The article's snippet,
+//!   which puts `client_id` and `client_secret` in the query string, gets 400
+//!   `invalid_request` saying where they belong.
+//! - `POST /oauth2/introspect` (RFC 7662; the client `demo-api` is the API's),
+//!   `POST /oauth2/revoke` (RFC 7009), `GET /oauth2/jwks.json`, and the RFC 8414 metadata at
+//!   `GET /.well-known/oauth-authorization-server`.
+//! - `POST /auth/token`: the article's Bearer login — JSON `{"username", "password"}`
+//!   checked against the demo's Basic users (`myUser`), answered with
+//!   `{"accessToken", "tokenType", "expiresIn", "refreshToken"}`. A first-party login, not
+//!   the OAuth password grant (which `/oauth2/token` refuses).
+//! - `GET /oauth2/protected`: an access token with the scope `orders:read` (403
+//!   `insufficient_scope` without it).
+//! - `GET /bearer/protected`: any valid access token of the service — the article's
+//!   `api.example.com/protected` for the token `/auth/token` returns.
 //!
-//! Until the demo has its own token service (auth-oauth2 part 2), the tokens come from an
-//! in-process *test issuer*: an auth-jwt [`Issuer`] with `typ` `at+jwt` and `iss`
-//! `auth-rs-demo-oauth`, and the resource server checks them with that issuer's key set
-//! directly (no network). Part 2 replaces the test issuer with the token endpoint (client
-//! credentials, so a client can get fresh tokens) and the resource server then finds the
-//! keys through the demo's RFC 8414 metadata.
+//! The API checks the tokens with the service's key set directly (same process, no
+//! network). The issuer identifier is the demo's own origin (`http://127.0.0.1:8080`, or
+//! `https://...` with `--tls`), as RFC 8414 wants; when the demo is asked to pick a free
+//! port (port 0) the issuer keeps port 0, as it is set before the port is known.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use auth_actix::basic::{BasicAuthenticator, UserStore as _};
 use auth_actix::oauth2::{self, ResourceServer, TokenInfo};
-use auth_jwt::{Algorithm, Issuer, Key, KeySet};
+use auth_actix::oauth2_server::{
+    ClientConfig, EndpointPaths, FirstPartyLogin, GrantType, MemoryClientRegistry, TokenEndpoints,
+    TokenService,
+};
+use auth_core::{AuthRequest, HeaderList, Secret};
+use auth_jwt::{Algorithm, Key, KeySet};
+use auth_oauth2::TokenFormat;
 use serde_json::json;
 
-use super::{DemoError, RouteInfo, SchemePart};
+use super::basic::DemoUsers;
+use super::{DemoConfig, DemoError, RouteInfo, SchemePart};
 
-/// The test issuer's identifier (origin-independent, as the demo's address varies).
-const ISSUER: &str = "auth-rs-demo-oauth";
-/// The demo API's identifier, the `aud` of its tokens.
-const AUDIENCE: &str = "auth-rs-demo-orders";
-/// The client the demo tokens are issued to.
+/// The demo API's identifier: the `aud` of its tokens, the RFC 8707 `resource`.
+const AUDIENCE: &str = "urn:auth-rs:demo:orders";
+/// The client of the article's OAuth snippet.
 const CLIENT_ID: &str = "demo-client";
+/// The API's own client, for introspection.
+const API_CLIENT_ID: &str = "demo-api";
+/// The `client_id` claim of the tokens `/auth/token` issues to users.
+const FIRST_PARTY_CLIENT_ID: &str = "auth-rs-demo";
+const SCOPES: &str = "orders:read orders:write";
+const DEFAULT_SCOPE: &str = "orders:read";
 /// The scope `GET /oauth2/protected` requires.
 const REQUIRED_SCOPE: &str = "orders:read";
-/// How long the demo tokens live: the test issuer has no token endpoint to get new ones.
-const TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+
+const TOKEN_PATH: &str = "/oauth2/token";
+const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+const REVOCATION_PATH: &str = "/oauth2/revoke";
+const JWKS_PATH: &str = "/oauth2/jwks.json";
+const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+const LOGIN_PATH: &str = "/auth/token";
 
 async fn protected(token: TokenInfo) -> HttpResponse {
     HttpResponse::Ok().json(json!({
@@ -43,68 +71,247 @@ async fn protected(token: TokenInfo) -> HttpResponse {
     }))
 }
 
-pub(crate) async fn setup() -> Result<SchemePart, DemoError> {
+/// The issuer identifier: the origin the demo serves. Plain HTTP is served to loopback
+/// clients only, so a plain-HTTP issuer is always named by a loopback address.
+fn issuer(config: &DemoConfig) -> String {
+    let port = config.listen.port();
+    match (config.tls, config.listen.ip()) {
+        (true, ip) if !ip.is_unspecified() => format!("https://{}", config.listen),
+        (true, _) => format!("https://127.0.0.1:{port}"),
+        (false, ip) if ip.is_loopback() => format!("http://{}", config.listen),
+        (false, _) => format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// The client-credentials token `CLIENT_ID` gets for `scope`, asked the way a client asks.
+async fn client_token(
+    service: &TokenService,
+    secret: &Secret,
+    scope: &str,
+) -> Result<String, String> {
+    let headers = HeaderList::new().with("Content-Type", "application/x-www-form-urlencoded");
+    let body = url_form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", secret.expose_str().unwrap_or_default()),
+        ("scope", scope),
+    ]);
+    let request = AuthRequest::new("POST", TOKEN_PATH, &headers)
+        .with_body(Some(body.as_bytes()))
+        .with_secure(true);
+    let response = service.token(&request).await;
+    response.json()["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the token endpoint answered {}", response.status()))
+}
+
+fn url_form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<SchemePart, DemoError> {
     let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
         scheme: "oauth2",
         message: e.to_string(),
     };
+    let issuer = issuer(config);
+    let clients = Arc::new(MemoryClientRegistry::new());
+    let client_secret = clients
+        .register(
+            ClientConfig::new(CLIENT_ID)
+                .grant(GrantType::ClientCredentials)
+                .scopes(SCOPES.parse().map_err(|e| failed(&e))?)
+                .default_scopes(DEFAULT_SCOPE.parse().map_err(|e| failed(&e))?)
+                .audience(AUDIENCE),
+        )
+        .map_err(|e| failed(&e))?;
+    let api_secret = clients
+        .register(ClientConfig::new(API_CLIENT_ID).introspection_for(AUDIENCE))
+        .map_err(|e| failed(&e))?;
     let keys = KeySet::single(
         Key::generate("demo-oauth-es256", Algorithm::ES256).map_err(|e| failed(&e))?,
     );
-    let issuer = Issuer::builder(keys.clone())
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .typ("at+jwt")
-        .ttl(TOKEN_TTL)
-        .build()
-        .map_err(|e| failed(&e))?;
-    let token = issuer
-        .issue(
-            "demo-service",
-            &json!({"client_id": CLIENT_ID, "scope": format!("{REQUIRED_SCOPE} profile")}),
-        )
-        .map_err(|e| failed(&e))?;
-    let token_without_scope = issuer
-        .issue(
-            "demo-service",
-            &json!({"client_id": CLIENT_ID, "scope": "profile"}),
-        )
-        .map_err(|e| failed(&e))?;
-
-    let api = ResourceServer::builder(ISSUER, AUDIENCE)
+    let mut builder = TokenService::builder(issuer.clone(), keys, clients)
+        .audience(AUDIENCE, TokenFormat::Jwt)
+        .first_party_login(FIRST_PARTY_CLIENT_ID, AUDIENCE)
         .realm("auth-rs demo")
-        .jwt_keys(keys)
+        .paths(EndpointPaths {
+            token: TOKEN_PATH.to_owned(),
+            introspection: INTROSPECTION_PATH.to_owned(),
+            revocation: REVOCATION_PATH.to_owned(),
+            jwks: JWKS_PATH.to_owned(),
+        });
+    if !config.tls {
+        // The demo serves plain HTTP to loopback clients only (see demo::start).
+        builder = builder.insecure_allow_loopback_http();
+    }
+    let service = builder.build().map_err(|e| failed(&e))?;
+
+    // The tokens the banner shows: the client's, with and without the required scope, and
+    // the demo user's.
+    let token = client_token(&service, &client_secret, DEFAULT_SCOPE)
+        .await
+        .map_err(|e| failed(&e))?;
+    let token_without_scope = client_token(&service, &client_secret, "orders:write")
+        .await
+        .map_err(|e| failed(&e))?;
+    let user = users
+        .store
+        .find(users.username)
+        .await
+        .map_err(|e| failed(&e))?
+        .ok_or_else(|| failed(&"the demo user is missing"))?;
+    let headers = HeaderList::new();
+    let user_tokens = service
+        .issue_to_user(
+            &user.id,
+            &user.scopes,
+            &AuthRequest::new("POST", LOGIN_PATH, &headers),
+        )
+        .await
+        .map_err(|e| failed(&e))?;
+    let user_token = user_tokens
+        .access_token()
+        .expose_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let api = ResourceServer::builder(issuer.clone(), AUDIENCE)
+        .realm("auth-rs demo")
+        .jwt_keys(service.keys().clone())
         .build()
         .map_err(|e| failed(&e))?;
-    let required = REQUIRED_SCOPE.parse().map_err(|e| failed(&e))?;
-    let auth = oauth2::middleware(api).require_scopes(required);
+    let orders = oauth2::middleware(api.clone())
+        .require_scopes(REQUIRED_SCOPE.parse().map_err(|e| failed(&e))?);
+    let bearer = oauth2::middleware(api);
+    let passwords = Arc::new(
+        BasicAuthenticator::builder(users.store.clone())
+            .realm("auth-rs demo")
+            .build()
+            .map_err(|e| failed(&e))?,
+    );
+    let endpoints = TokenEndpoints::new(service.clone());
+    let login = FirstPartyLogin::new(service, passwords).path(LOGIN_PATH);
 
+    let secret = client_secret.expose_str().unwrap_or_default().to_owned();
+    let api_secret = api_secret.expose_str().unwrap_or_default().to_owned();
+    let login_body = format!(
+        r#"{{"username":{},"password":{}}}"#,
+        json!(users.username),
+        json!(users.password)
+    );
     Ok(SchemePart {
         name: "oauth2",
-        routes: vec![RouteInfo {
-            method: "GET",
-            path: "/oauth2/protected",
-            description: "OAuth 2.0 resource server: an RFC 9068 access token (at+jwt) with scope orders:read",
-            curl_args: format!(" -H 'Authorization: Bearer {token}'"),
-        }],
+        routes: vec![
+            RouteInfo {
+                method: "POST",
+                path: TOKEN_PATH,
+                description: "OAuth 2.0 token endpoint (RFC 6749): client credentials, client_secret_basic or _post; never in the URL",
+                curl_args: format!(" -u '{CLIENT_ID}:{secret}' -d grant_type=client_credentials"),
+            },
+            RouteInfo {
+                method: "GET",
+                path: "/oauth2/protected",
+                description: "OAuth 2.0 resource server: an RFC 9068 access token (at+jwt) with scope orders:read",
+                curl_args: format!(" -H 'Authorization: Bearer {token}'"),
+            },
+            RouteInfo {
+                method: "POST",
+                path: LOGIN_PATH,
+                description: "the article's Bearer login: JSON {username, password} (the Basic user) -> {accessToken, ...}",
+                curl_args: format!(" -H 'Content-Type: application/json' -d '{login_body}'"),
+            },
+            RouteInfo {
+                method: "GET",
+                path: "/bearer/protected",
+                description: "Bearer token from /auth/token or /oauth2/token (any valid access token of the service)",
+                curl_args: format!(" -H 'Authorization: Bearer {user_token}'"),
+            },
+            RouteInfo {
+                method: "POST",
+                path: INTROSPECTION_PATH,
+                description: "token introspection (RFC 7662), for the API's client demo-api",
+                curl_args: format!(" -u '{API_CLIENT_ID}:{api_secret}' -d token={token}"),
+            },
+            RouteInfo {
+                method: "POST",
+                path: REVOCATION_PATH,
+                description: "token revocation (RFC 7009): the client revokes its own tokens",
+                curl_args: format!(" -u '{CLIENT_ID}:{secret}' -d token={token_without_scope}"),
+            },
+            RouteInfo {
+                method: "GET",
+                path: METADATA_PATH,
+                description: "authorization server metadata (RFC 8414)",
+                curl_args: String::new(),
+            },
+            RouteInfo {
+                method: "GET",
+                path: JWKS_PATH,
+                description: "the token service's public keys (JWKS)",
+                curl_args: String::new(),
+            },
+        ],
         credentials: json!({
-            "token": token,
-            "token_without_scope": token_without_scope,
-            "issuer": ISSUER,
+            "issuer": issuer,
             "audience": AUDIENCE,
             "client_id": CLIENT_ID,
+            "client_secret": secret,
+            "token_endpoint": TOKEN_PATH,
+            "introspection_endpoint": INTROSPECTION_PATH,
+            "revocation_endpoint": REVOCATION_PATH,
+            "metadata": METADATA_PATH,
+            "jwks": JWKS_PATH,
+            "scopes": SCOPES,
+            "default_scope": DEFAULT_SCOPE,
             "required_scope": REQUIRED_SCOPE,
+            "token": token,
+            "token_without_scope": token_without_scope,
+            "introspection_client": {"client_id": API_CLIENT_ID, "client_secret": api_secret},
+            "bearer_login": LOGIN_PATH,
+            "bearer_protected": "/bearer/protected",
+            "user_token": user_token,
         }),
         banner: vec![
+            format!(
+                "oauth2: client {CLIENT_ID}, secret {secret} (scopes {SCOPES}; token endpoint {TOKEN_PATH})"
+            ),
             format!("oauth2: access token (scope {REQUIRED_SCOPE}) for /oauth2/protected: {token}"),
             format!(
                 "oauth2: access token without {REQUIRED_SCOPE} (gets 403): {token_without_scope}"
             ),
+            format!(
+                "oauth2: bearer login {LOGIN_PATH} with the Basic user; its token: {user_token}"
+            ),
         ],
         configure: Arc::new(move |cfg| {
+            endpoints.configure(cfg);
+            login.configure(cfg);
             cfg.service(
                 web::scope("/oauth2/protected")
-                    .wrap(auth.clone())
+                    .wrap(orders.clone())
+                    .route("", web::get().to(protected)),
+            );
+            cfg.service(
+                web::scope("/bearer/protected")
+                    .wrap(bearer.clone())
                     .route("", web::get().to(protected)),
             );
         }),

@@ -5,6 +5,10 @@ mod authorization;
 mod introspection;
 #[cfg(feature = "jwt")]
 mod resource_jwt;
+#[cfg(feature = "server")]
+mod service;
+#[cfg(feature = "server")]
+mod service_e2e;
 // Some helpers serve only the JWT tests.
 #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
 mod support;

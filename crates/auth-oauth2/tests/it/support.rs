@@ -213,7 +213,7 @@ impl Server {
     }
 }
 
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
+pub(crate) async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
     let mut buf = Vec::new();
     let mut chunk = [0_u8; 4096];
     let header_end = loop {
