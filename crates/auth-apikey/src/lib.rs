@@ -18,8 +18,8 @@
 //!
 //! | Name | Description | Default? |
 //! |---|---|---|
-//! | `sqlite` | `SqlKeyStore` over SQLite (sqlx): embedded, persistent key records, with the migrations it ships | no |
-//! | `postgres` | `SqlKeyStore` over PostgreSQL (sqlx): key records shared by many instances, with the migrations it ships | no |
+//! | `sqlite` | `SqlKeyStore` over SQLite (sqlx): embedded, persistent key records, with the migrations it ships; turns on `auth-core/sqlite` | no |
+//! | `postgres` | `SqlKeyStore` over PostgreSQL (sqlx): key records shared by many instances, with the migrations it ships; turns on `auth-core/postgres` | no |
 //!
 //! With actix-web, enable `auth-actix`'s `apikey` feature for the `ApiKeyInfo` extractor.
 //!

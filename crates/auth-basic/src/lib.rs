@@ -10,8 +10,8 @@
 //!
 //! | Feature | Description | Default? |
 //! |---|---|---|
-//! | `sqlite` | `SqlUserStore` over SQLite (sqlx): embedded, persistent users, with the migrations it ships | no |
-//! | `postgres` | `SqlUserStore` over PostgreSQL (sqlx): users shared by many instances, with the migrations it ships | no |
+//! | `sqlite` | `SqlUserStore` over SQLite (sqlx): embedded, persistent users, with the migrations it ships; turns on `auth-core/sqlite` | no |
+//! | `postgres` | `SqlUserStore` over PostgreSQL (sqlx): users shared by many instances, with the migrations it ships; turns on `auth-core/postgres` | no |
 //! | `bcrypt` | verify bcrypt hashes (`$2a$`, `$2b$`, `$2y$`, as `htpasswd -B` writes) so existing users can migrate; they are rehashed to argon2id on their next login | no |
 //!
 //! # Quick start

@@ -21,6 +21,8 @@
 //! | Name | Description | Default? |
 //! |---|---|---|
 //! | `redis` | `RedisConnection` (one shared, self-reconnecting connection for every auth-* Redis store) and `RedisThrottle`, a throttle shared by all instances | no |
+//! | `sqlite` | the `sql` module over SQLite (sqlx): `SqlPool` (pool + per-call timeout), its builder, `SqlStoreError` and the migrator every auth-* SQL store is built on; turned on by `auth-basic/sqlite`, `auth-apikey/sqlite` | no |
+//! | `postgres` | the same over PostgreSQL (sqlx); turned on by `auth-basic/postgres`, `auth-apikey/postgres` | no |
 //!
 //! # Quick start
 //!
@@ -87,6 +89,8 @@ mod rejection;
 mod request;
 mod scopes;
 mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 pub mod throttle;
 
 pub use async_trait::async_trait;
@@ -102,4 +106,6 @@ pub use rejection::{Challenge, Rejection, RejectionKind};
 pub use request::{AuthRequest, HeaderError, HeaderList, HeaderSource};
 pub use scopes::{ScopeError, Scopes};
 pub use secret::{Secret, ct_eq};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{SqlBackend, SqlPool, SqlPoolBuilder, SqlStoreError};
 pub use throttle::{MemoryThrottle, Throttle, ThrottleError, ThrottleKey, ThrottlePolicy};

@@ -9,132 +9,33 @@ mod migrate;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::Scopes;
+pub use auth_core::SqlStoreError;
+use auth_core::sql::{SqlCallError as Failure, SqlPool, SqlPoolBuilder, SqlxPool};
 #[cfg(feature = "postgres")]
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 #[cfg(feature = "sqlite")]
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::SqlitePool;
 
 use crate::{Error, PasswordHasher, StoreError, UserRecord, UserStore};
 
-/// The pool behind a store: one variant per enabled backend.
-#[derive(Clone)]
-enum Pool {
-    #[cfg(feature = "sqlite")]
-    Sqlite(SqlitePool),
-    #[cfg(feature = "postgres")]
-    Postgres(PgPool),
-}
-
-/// Runs `$body` with `$p` bound to the concrete pool: the same code, type-checked once per
-/// backend.
+/// Runs `$body` with `$p` bound to the concrete sqlx pool: the same code, type-checked once
+/// per backend this crate was built for. (auth-core may know more backends than this crate
+/// enables; the store's constructors never build such a pool, and the wildcard arm fails
+/// the call instead of panicking.)
 macro_rules! on_pool {
     ($pool:expr, $p:ident => $body:expr) => {
-        match $pool {
+        match $pool.sqlx() {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite($p) => $body,
+            SqlxPool::Sqlite($p) => $body,
             #[cfg(feature = "postgres")]
-            Pool::Postgres($p) => $body,
+            SqlxPool::Postgres($p) => $body,
+            _ => return Err(Failure::Unsupported($pool.backend())),
         }
     };
-}
-
-impl Pool {
-    fn backend(&self) -> &'static str {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(_) => "sqlite",
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// `work` boxed as a `Send` future. The proof happens here, where the types are concrete:
-/// left to the caller, the compiler cannot always prove a future holding sqlx's executor
-/// futures `Send` ("implementation of `Executor` is not general enough", sqlx issue
-/// #3150), and spawning the store's calls would not compile.
-fn boxed<'a, T>(
-    work: impl Future<Output = T> + Send + 'a,
-) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
-    Box::pin(work)
-}
-
-/// Why a SQL store could not be built or migrated. (Failures of a running store's calls
-/// are the trait's [`StoreError`], which authenticators answer with 503.)
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SqlStoreError {
-    /// The URL or a setting is unusable (unknown scheme, a backend whose feature is off, a
-    /// malformed URL, an invalid schema name). Refused at construction; the message never
-    /// repeats the URL, which may hold a password.
-    #[error("invalid SQL store configuration: {0}")]
-    Config(String),
-    /// The database could not be reached, refused the connection (wrong password, unknown
-    /// database) or did not answer in time.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A migration failed. It ran in a transaction with the bookkeeping of every migration
-    /// of that run, so none of them is applied.
-    #[error("migration {version} ({description}) failed: {message}")]
-    Migration {
-        /// The migration's version.
-        version: i64,
-        /// What it does.
-        description: &'static str,
-        /// The database's error.
-        message: String,
-    },
-}
-
-/// A failed database call, before it becomes the caller's error type.
-#[derive(Debug)]
-enum Failure {
-    /// The call did not finish within the store's timeout.
-    Timeout(Duration),
-    /// The database (or the pool) failed.
-    Sqlx(sqlx::Error),
-    /// A row held something this crate never writes.
-    Data(&'static str),
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(error: sqlx::Error) -> Self {
-        Failure::Sqlx(error)
-    }
-}
-
-impl Failure {
-    fn is_unique_violation(&self) -> bool {
-        matches!(self, Failure::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation())
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Timeout(limit) => write!(f, "no answer within {limit:?}"),
-            Failure::Sqlx(sqlx::Error::PoolTimedOut) => {
-                f.write_str("no connection could be had in time (is the database up?)")
-            }
-            Failure::Sqlx(error) if missing_table(error) => {
-                write!(f, "{error} (has SqlUserStore::migrate run?)")
-            }
-            Failure::Sqlx(error) => error.fmt(f),
-            Failure::Data(what) => write!(f, "unreadable row: {what}"),
-        }
-    }
-}
-
-/// Whether `error` says a table is missing: the schema was never migrated.
-fn missing_table(error: &sqlx::Error) -> bool {
-    error.as_database_error().is_some_and(|e| {
-        e.code().as_deref() == Some("42P01") || e.message().contains("no such table")
-    })
 }
 
 /// Users and their password hashes in SQLite (embedded, persistent) or PostgreSQL (shared
@@ -177,8 +78,7 @@ fn missing_table(error: &sqlx::Error) -> bool {
 /// ```
 #[derive(Clone)]
 pub struct SqlUserStore {
-    pool: Pool,
-    timeout: Duration,
+    pool: SqlPool,
 }
 
 const FIND: &str = "SELECT id, username, password_hash, scopes, disabled \
@@ -221,11 +121,13 @@ impl SqlUserStore {
     /// the URL says `mode=`), `sqlite::memory:`, or `postgres://user:password@host/db`.
     pub fn builder(url: impl Into<String>) -> SqlUserStoreBuilder {
         SqlUserStoreBuilder {
-            url: url.into(),
-            timeout: Self::DEFAULT_TIMEOUT,
-            acquire_timeout: None,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            schema: None,
+            inner: SqlPool::builder(url)
+                .for_crate(
+                    "auth-basic",
+                    cfg!(feature = "sqlite"),
+                    cfg!(feature = "postgres"),
+                )
+                .timeout(Self::DEFAULT_TIMEOUT),
         }
     }
 
@@ -244,8 +146,7 @@ impl SqlUserStore {
     #[must_use]
     pub fn from_sqlite_pool(pool: SqlitePool) -> Self {
         Self {
-            pool: Pool::Sqlite(pool),
-            timeout: Self::DEFAULT_TIMEOUT,
+            pool: SqlPool::from_sqlite_pool(pool).with_timeout(Self::DEFAULT_TIMEOUT),
         }
     }
 
@@ -255,29 +156,29 @@ impl SqlUserStore {
     #[must_use]
     pub fn from_pg_pool(pool: PgPool) -> Self {
         Self {
-            pool: Pool::Postgres(pool),
-            timeout: Self::DEFAULT_TIMEOUT,
+            pool: SqlPool::from_pg_pool(pool).with_timeout(Self::DEFAULT_TIMEOUT),
         }
     }
 
     /// The same store with each call bounded by `timeout` instead (keep it positive: a zero
     /// timeout fails every call).
     #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self {
+            pool: self.pool.with_timeout(timeout),
+        }
     }
 
     /// The bound on each call.
     #[must_use]
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        self.pool.timeout()
     }
 
     /// `"sqlite"` or `"postgres"`.
     #[must_use]
     pub fn backend(&self) -> &'static str {
-        self.pool.backend()
+        self.pool.backend().as_str()
     }
 
     /// Creates or upgrades the schema: applies, in one transaction, every migration this
@@ -300,13 +201,17 @@ impl SqlUserStore {
     ///
     /// As [`migrate`](Self::migrate).
     pub async fn migrate_within(&self, limit: Duration) -> Result<usize, SqlStoreError> {
-        boxed(migrate::run(&self.pool, limit)).await
+        let applied = self.pool.migrate(&migrate::MIGRATOR, limit).await?;
+        if applied > 0 {
+            tracing::info!(target: "auth_basic::sql", applied, "migrated the user store");
+        }
+        Ok(applied)
     }
 
     /// Closes the pool: waits for calls in flight, then every later call fails (fail
     /// closed). For a clean shutdown.
     pub async fn close(&self) {
-        on_pool!(&self.pool, p => p.close().await);
+        self.pool.close().await;
     }
 
     /// Adds user `username` (whose id is the user name) with `password` hashed by `hasher`
@@ -488,13 +393,7 @@ impl SqlUserStore {
         &self,
         work: impl Future<Output = Result<T, Failure>> + Send + 'a,
     ) -> impl Future<Output = Result<T, Failure>> + Send + 'a {
-        let timeout = self.timeout;
-        let work = boxed(work);
-        async move {
-            tokio::time::timeout(timeout, work)
-                .await
-                .unwrap_or(Err(Failure::Timeout(timeout)))
-        }
+        self.pool.run(work)
     }
 
     /// The trait's error for a failed call, logged with its cause.
@@ -547,7 +446,7 @@ impl fmt::Debug for SqlUserStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqlUserStore")
             .field("backend", &self.backend())
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.timeout())
             .finish_non_exhaustive()
     }
 }
@@ -562,59 +461,50 @@ fn check_username(username: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// sqlx's default pool size.
-const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
 /// Builds a [`SqlUserStore`] from a URL. From [`SqlUserStore::builder`].
 ///
 /// Defaults: each call bounded by 2 s ([`SqlUserStore::DEFAULT_TIMEOUT`]), the wait for a
 /// pooled connection by the same, at most 10 connections. PostgreSQL connections also get
 /// `statement_timeout` = the call timeout (the server gives up too) and `application_name`
 /// `auth-basic` unless the URL sets one; SQLite connections get `busy_timeout` = the call
-/// timeout.
+/// timeout. (The settings are `auth_core`'s [`SqlPoolBuilder`], shared by every auth-* SQL
+/// store.)
 #[must_use = "a builder does nothing until `connect` or `connect_lazy` is called"]
+#[derive(Debug)]
 pub struct SqlUserStoreBuilder {
-    url: String,
-    timeout: Duration,
-    acquire_timeout: Option<Duration>,
-    max_connections: u32,
-    schema: Option<String>,
-}
-
-/// Parsed connection settings, one variant per backend.
-enum Options {
-    #[cfg(feature = "sqlite")]
-    Sqlite(SqliteConnectOptions),
-    #[cfg(feature = "postgres")]
-    Postgres(PgConnectOptions),
+    inner: SqlPoolBuilder,
 }
 
 impl SqlUserStoreBuilder {
     /// Bounds each call (connection wait, query, transaction) by `timeout` (default 2 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Self {
+            inner: self.inner.timeout(timeout),
+        }
     }
 
     /// Bounds the wait for a pooled connection (default: the call timeout, which bounds it
     /// anyway).
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = Some(timeout);
-        self
+    pub fn acquire_timeout(self, timeout: Duration) -> Self {
+        Self {
+            inner: self.inner.acquire_timeout(timeout),
+        }
     }
 
     /// At most `max` open connections (default 10).
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = max;
-        self
+    pub fn max_connections(self, max: u32) -> Self {
+        Self {
+            inner: self.inner.max_connections(max),
+        }
     }
 
     /// PostgreSQL only: puts the tables in `schema` (sets the connections' `search_path`).
     /// The schema must exist; `migrate` creates the tables in it. Lower-case letters,
     /// digits and `_`, at most 63 bytes.
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schema = Some(schema.into());
-        self
+    pub fn schema(self, schema: impl Into<String>) -> Self {
+        Self {
+            inner: self.inner.schema(schema),
+        }
     }
 
     /// Checks the settings, opens one connection to prove the database answers, and builds
@@ -626,27 +516,8 @@ impl SqlUserStoreBuilder {
     /// runtime; [`SqlStoreError::Unavailable`] when the database cannot be reached within
     /// the timeout or refuses the connection (wrong password, unknown database).
     pub async fn connect(self) -> Result<SqlUserStore, SqlStoreError> {
-        let options = self.options()?;
-        let timeout = self.timeout;
-        let probe = async {
-            use sqlx::{ConnectOptions as _, Connection as _};
-            match &options {
-                #[cfg(feature = "sqlite")]
-                Options::Sqlite(o) => o.connect().await?.close().await,
-                #[cfg(feature = "postgres")]
-                Options::Postgres(o) => o.connect().await?.close().await,
-            }
-        };
-        match tokio::time::timeout(timeout, boxed(probe)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(SqlStoreError::Unavailable(error.to_string())),
-            Err(_) => {
-                return Err(SqlStoreError::Unavailable(format!(
-                    "no connection within {timeout:?}"
-                )));
-            }
-        }
-        self.build(options)
+        let pool = self.inner.connect().await?;
+        Ok(SqlUserStore { pool })
     }
 
     /// Checks the settings and builds the store without connecting: connections open on
@@ -658,134 +529,8 @@ impl SqlUserStoreBuilder {
     /// [`SqlStoreError::Config`] for a bad URL or setting, or when called outside a Tokio
     /// runtime.
     pub fn connect_lazy(self) -> Result<SqlUserStore, SqlStoreError> {
-        let options = self.options()?;
-        self.build(options)
-    }
-
-    fn options(&self) -> Result<Options, SqlStoreError> {
-        let config = |message: &str| SqlStoreError::Config(message.to_owned());
-        if self.timeout.is_zero() || self.acquire_timeout.is_some_and(|d| d.is_zero()) {
-            return Err(config("timeouts must be positive"));
-        }
-        if self.max_connections == 0 {
-            return Err(config("max_connections must be at least 1"));
-        }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(config("SQL stores must be built within a Tokio runtime"));
-        }
-        let scheme = self
-            .url
-            .split_once(':')
-            .map(|(scheme, _)| scheme.to_ascii_lowercase())
-            .ok_or_else(|| config("not a database URL: expected sqlite:... or postgres://..."))?;
-        match scheme.as_str() {
-            "sqlite" => self.sqlite_options(),
-            "postgres" | "postgresql" => self.postgres_options(),
-            _ => Err(SqlStoreError::Config(format!(
-                "unsupported database URL scheme `{scheme}`: expected sqlite: or postgres://"
-            ))),
-        }
-    }
-
-    #[cfg(feature = "sqlite")]
-    fn sqlite_options(&self) -> Result<Options, SqlStoreError> {
-        use std::str::FromStr as _;
-        if self.schema.is_some() {
-            return Err(SqlStoreError::Config(
-                "a schema applies to PostgreSQL only".to_owned(),
-            ));
-        }
-        let mut options = SqliteConnectOptions::from_str(&self.url)
-            .map_err(|e| SqlStoreError::Config(format!("invalid SQLite URL: {e}")))?
-            .busy_timeout(self.timeout);
-        if !self.url.contains("mode=") {
-            options = options.create_if_missing(true);
-        }
-        Ok(Options::Sqlite(options))
-    }
-
-    #[cfg(not(feature = "sqlite"))]
-    fn sqlite_options(&self) -> Result<Options, SqlStoreError> {
-        Err(SqlStoreError::Config(
-            "sqlite: URLs need the `sqlite` feature of auth-basic".to_owned(),
-        ))
-    }
-
-    #[cfg(feature = "postgres")]
-    fn postgres_options(&self) -> Result<Options, SqlStoreError> {
-        use std::str::FromStr as _;
-        let mut options = PgConnectOptions::from_str(&self.url)
-            .map_err(|e| SqlStoreError::Config(format!("invalid PostgreSQL URL: {e}")))?
-            .options([("statement_timeout", self.timeout.as_millis().max(1))]);
-        if options.get_application_name().is_none() {
-            options = options.application_name("auth-basic");
-        }
-        if let Some(schema) = &self.schema {
-            if !valid_schema(schema) {
-                return Err(SqlStoreError::Config(
-                    "a schema name is 1 to 63 of a-z, 0-9 and _, not starting with a digit"
-                        .to_owned(),
-                ));
-            }
-            options = options.options([("search_path", schema)]);
-        }
-        Ok(Options::Postgres(options))
-    }
-
-    #[cfg(not(feature = "postgres"))]
-    fn postgres_options(&self) -> Result<Options, SqlStoreError> {
-        Err(SqlStoreError::Config(
-            "postgres:// URLs need the `postgres` feature of auth-basic".to_owned(),
-        ))
-    }
-
-    fn build(self, options: Options) -> Result<SqlUserStore, SqlStoreError> {
-        let acquire = self.acquire_timeout.unwrap_or(self.timeout);
-        let pool = match options {
-            #[cfg(feature = "sqlite")]
-            Options::Sqlite(o) => Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(self.max_connections)
-                    .acquire_timeout(acquire)
-                    .connect_lazy_with(o),
-            ),
-            #[cfg(feature = "postgres")]
-            Options::Postgres(o) => Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(self.max_connections)
-                    .acquire_timeout(acquire)
-                    .connect_lazy_with(o),
-            ),
-        };
-        Ok(SqlUserStore {
-            pool,
-            timeout: self.timeout,
-        })
-    }
-}
-
-/// A PostgreSQL schema name we accept unquoted: `[a-z_][a-z0-9_]{0,62}`.
-#[cfg(feature = "postgres")]
-fn valid_schema(schema: &str) -> bool {
-    let mut chars = schema.chars();
-    schema.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-impl fmt::Debug for SqlUserStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never the URL: it may hold a password.
-        let scheme = self.url.split_once(':').map_or("?", |(scheme, _)| scheme);
-        f.debug_struct("SqlUserStoreBuilder")
-            .field("scheme", &scheme)
-            .field("timeout", &self.timeout)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("max_connections", &self.max_connections)
-            .field("schema", &self.schema)
-            .finish()
+        let pool = self.inner.connect_lazy()?;
+        Ok(SqlUserStore { pool })
     }
 }
 
