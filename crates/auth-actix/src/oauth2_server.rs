@@ -1,7 +1,10 @@
 //! The OAuth 2.0 token service for actix-web (feature `oauth2-server`): [`TokenEndpoints`]
 //! mounts an `auth-oauth2` [`TokenService`] — token, introspection, revocation, RFC 8414
 //! metadata, JWKS — and [`FirstPartyLogin`] mounts the article's Bearer login
-//! (`POST /auth/token` with `{username, password}`) over a Basic user store.
+//! (`POST /auth/token` with `{username, password}`) over a Basic user store. With the
+//! `session` feature too, `AuthorizationEndpoint` mounts the authorization endpoint
+//! (authorization code + PKCE, login through the auth-session session, a consent page with
+//! a CSRF-protected form).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -61,8 +64,10 @@ use auth_core::{AuthRequest, HeaderSource, Outcome, Principal, Rejection, Scheme
 use futures_util::StreamExt as _;
 
 pub use auth_oauth2::{
-    AccessTokenRecord, AccessTokenStore, ClientConfig, ClientRecord, ClientRegistry, EndpointError,
-    EndpointPaths, EndpointResponse, GrantType, MemoryAccessTokenStore, MemoryClientRegistry,
+    AccessTokenRecord, AccessTokenStore, AuthenticatedUser, AuthorizationCodeStore, AuthorizeError,
+    AuthorizeOutcome, ClientConfig, ClientRecord, ClientRegistry, ConsentPrompt, ConsentStore,
+    EndpointError, EndpointPaths, EndpointResponse, GrantType, MemoryAccessTokenStore,
+    MemoryAuthorizationCodeStore, MemoryClientRegistry, MemoryConsentStore,
     MemoryRefreshTokenStore, PasswordCheck, RefreshTokenRecord, RefreshTokenStore, TokenService,
     TokenServiceBuilder, UserTokens, generate_client_secret,
 };
@@ -372,6 +377,301 @@ async fn read_body(
     Ok(body)
 }
 
+/// Renders the consent page: the prompt, the session's CSRF token and the path the form
+/// posts to. See [`default_consent_page`].
+pub type ConsentPage = dyn Fn(&ConsentPrompt, &str, &str) -> HttpResponse + Send + Sync;
+
+/// Mounts the authorization endpoint of a [`TokenService`] (feature `session` too):
+/// `GET` at the service's [`authorization_path`](TokenService::authorization_path) runs
+/// [`TokenService::authorize`] for the user of the request's auth-session
+/// ([`Session::user`](crate::session::Session::user)); `POST` there takes the consent
+/// form (`csrf_token`, `request`, `decision=approve|deny`, `remember`) and runs
+/// [`TokenService::decide`].
+///
+/// | outcome | response |
+/// |---|---|
+/// | no user | 303 to the login page with `return_to` = this request's path and query (relative: check it with [`safe_return_to`] before following it) |
+/// | consent needed | the consent page (default [`default_consent_page`]), `no-store`, not frameable |
+/// | code or redirectable error | 303 to the client's redirect URI |
+/// | unsafe to redirect | an HTML error page (400), never a redirect |
+/// | consent form without the session's CSRF token | 403 |
+///
+/// The routes must sit behind a [`SessionMiddleware`](crate::session::SessionMiddleware)
+/// (it also checks the CSRF token; this endpoint checks it again, whatever the
+/// middleware's mode).
+#[cfg(feature = "session")]
+#[derive(Clone)]
+pub struct AuthorizationEndpoint {
+    service: TokenService,
+    consents: Arc<dyn ConsentStore>,
+    login_path: String,
+    consent_page: Arc<ConsentPage>,
+}
+
+#[cfg(feature = "session")]
+impl AuthorizationEndpoint {
+    /// The default login page: `/login`.
+    pub const DEFAULT_LOGIN_PATH: &'static str = "/login";
+
+    /// The authorization endpoint of `service`, remembering consents in `consents`.
+    #[must_use]
+    pub fn new(service: TokenService, consents: Arc<dyn ConsentStore>) -> Self {
+        Self {
+            service,
+            consents,
+            login_path: Self::DEFAULT_LOGIN_PATH.to_owned(),
+            consent_page: Arc::new(default_consent_page),
+        }
+    }
+
+    /// Where users who are not logged in are sent (a path on this server), with
+    /// `?return_to=<relative path>`.
+    #[must_use]
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = path.into();
+        self
+    }
+
+    /// The consent page (the hook the application supplies).
+    #[must_use]
+    pub fn consent_page(
+        mut self,
+        page: impl Fn(&ConsentPrompt, &str, &str) -> HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.consent_page = Arc::new(page);
+        self
+    }
+
+    /// Adds `GET` and `POST` at the service's authorization path (behind a
+    /// `SessionMiddleware` that wraps an enclosing scope). To wrap the endpoint alone, use
+    /// [`resource`](Self::resource).
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.service(self.resource());
+    }
+
+    /// The endpoint as a resource at the service's authorization path, to wrap it with
+    /// the session middleware alone: `cfg.service(endpoint.resource().wrap(sessions))`.
+    #[must_use]
+    pub fn resource(&self) -> actix_web::Resource {
+        let get = self.clone();
+        let post = self.clone();
+        web::resource(self.service.authorization_path())
+            .route(
+                web::get().to(move |req: HttpRequest, session: crate::session::Session| {
+                    let this = get.clone();
+                    async move { this.authorize(&req, &session).await }
+                }),
+            )
+            .route(web::post().to(
+                move |req: HttpRequest, session: crate::session::Session, body: web::Bytes| {
+                    let this = post.clone();
+                    async move { this.decide(&req, &session, &body).await }
+                },
+            ))
+    }
+
+    async fn authorize(
+        &self,
+        req: &HttpRequest,
+        session: &crate::session::Session,
+    ) -> HttpResponse {
+        let headers = ActixHeaders(req.headers());
+        let request = auth_request(req, &headers, None);
+        let user = session.user().map(AuthenticatedUser::new);
+        let outcome = self
+            .service
+            .authorize(&request, user.as_ref(), &*self.consents)
+            .await;
+        self.respond(outcome, session)
+    }
+
+    async fn decide(
+        &self,
+        req: &HttpRequest,
+        session: &crate::session::Session,
+        body: &[u8],
+    ) -> HttpResponse {
+        let form: Vec<(String, String)> = auth_oauth2::oauth2::url::form_urlencoded::parse(body)
+            .into_owned()
+            .collect();
+        let field = |name: &str| {
+            form.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let expected = session.csrf_token().ok();
+        let csrf_ok = match (field("csrf_token"), expected.as_deref(), session.user()) {
+            (Some(sent), Some(expected), Some(_)) => {
+                auth_core::ct_eq(sent.as_bytes(), expected.as_bytes())
+            }
+            _ => false,
+        };
+        if !csrf_ok {
+            return error_page(
+                403,
+                "The consent form is missing its CSRF token or it is stale",
+            );
+        }
+        let Some(user) = session.user().map(AuthenticatedUser::new) else {
+            return error_page(403, "Log in first");
+        };
+        let query = field("request").unwrap_or_default();
+        let target = format!("{}?{query}", self.service.authorization_path());
+        let headers = ActixHeaders(req.headers());
+        let secure = auth_request(req, &headers, None).is_secure();
+        let request = AuthRequest::new("POST", &target, &headers)
+            .with_peer(req.peer_addr())
+            .with_secure(secure);
+        let approved = field("decision") == Some("approve");
+        let remember = field("remember").is_some();
+        let outcome = self
+            .service
+            .decide(&request, &user, approved, remember, &*self.consents)
+            .await;
+        self.respond(outcome, session)
+    }
+
+    fn respond(
+        &self,
+        outcome: AuthorizeOutcome,
+        session: &crate::session::Session,
+    ) -> HttpResponse {
+        match outcome {
+            AuthorizeOutcome::Login { return_to } => {
+                let mut location =
+                    auth_oauth2::oauth2::url::form_urlencoded::Serializer::new(String::new());
+                location.append_pair("return_to", &return_to);
+                see_other(&format!("{}?{}", self.login_path, location.finish()))
+            }
+            AuthorizeOutcome::Consent(prompt) => match session.csrf_token() {
+                Ok(token) => {
+                    let mut response =
+                        (self.consent_page)(&prompt, &token, self.service.authorization_path());
+                    harden(&mut response);
+                    response
+                }
+                Err(_) => error_page(503, "The service is temporarily unavailable"),
+            },
+            AuthorizeOutcome::Redirect { location }
+            | AuthorizeOutcome::RedirectError { location, .. } => see_other(&location),
+            AuthorizeOutcome::ShowError(error) => error_page(error.status(), error.description()),
+            _ => error_page(500, "Unexpected outcome"),
+        }
+    }
+}
+
+#[cfg(feature = "session")]
+impl fmt::Debug for AuthorizationEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationEndpoint")
+            .field("service", &self.service)
+            .field("login_path", &self.login_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `return_to` if it is a path on this server (`/...`, not `//host` or `/\host`, no
+/// control characters): what a login page may redirect to after the login. `None`
+/// otherwise (redirect to `/`): never an open redirect.
+#[must_use]
+pub fn safe_return_to(return_to: &str) -> Option<&str> {
+    let bytes = return_to.as_bytes();
+    let ok = bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && !return_to.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(return_to)
+}
+
+/// Escapes `text` for HTML text and attribute values.
+#[must_use]
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A minimal consent page: the client, the scopes, and a form posting `csrf_token`,
+/// `request`, `remember` and `decision` (Allow / Deny) to `action`.
+#[must_use]
+pub fn default_consent_page(
+    prompt: &ConsentPrompt,
+    csrf_token: &str,
+    action: &str,
+) -> HttpResponse {
+    let scopes: String = prompt
+        .scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", html_escape(s)))
+        .collect();
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorize {client}</title></head>\
+         <body><h1>Authorize {client}</h1><p><strong>{client}</strong> asks for access to your account:</p>\
+         <ul>{scopes}</ul>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <label><input type=\"checkbox\" name=\"remember\" value=\"1\"> Remember this decision</label>\
+         <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
+         </form></body></html>",
+        client = html_escape(&prompt.client_id),
+        action = html_escape(action),
+        csrf = html_escape(csrf_token),
+        request = html_escape(&prompt.request_query),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+/// No caching, no framing (clickjacking a consent page would approve for the user).
+#[cfg(feature = "session")]
+fn harden(response: &mut HttpResponse) {
+    let headers = response.headers_mut();
+    let set = |headers: &mut actix_web::http::header::HeaderMap,
+               name: &'static str,
+               value: &'static str| {
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static(name),
+            actix_web::http::header::HeaderValue::from_static(value),
+        );
+    };
+    set(headers, "cache-control", "no-store");
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "content-security-policy", "frame-ancestors 'none'");
+}
+
+#[cfg(feature = "session")]
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("location", location))
+        .insert_header(("cache-control", "no-store"))
+        .finish()
+}
+
+#[cfg(feature = "session")]
+fn error_page(status: u16, description: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\
+             <body><h1>Authorization error</h1><p>{}</p></body></html>",
+            html_escape(description)
+        ));
+    harden(&mut response);
+    response
+}
+
 /// The [`EndpointResponse`] as an actix-web response.
 fn http_response(response: &EndpointResponse) -> HttpResponse {
     let status =
@@ -413,6 +713,25 @@ mod tests {
         .build()
         .unwrap();
         (service, secret)
+    }
+
+    #[actix_web::test]
+    async fn return_urls_are_relative_paths_only_and_html_is_escaped() {
+        assert_eq!(safe_return_to("/authorize?x=1"), Some("/authorize?x=1"));
+        for open in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "",
+            "x",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_return_to(open), None, "{open:?}");
+        }
+        assert_eq!(
+            html_escape("<a href=\"x\">'&"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
     }
 
     #[actix_web::test]

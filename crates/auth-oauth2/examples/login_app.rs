@@ -19,9 +19,21 @@
 //! cargo run -p auth-oauth2 --example login_app
 //! ```
 //!
+//! Leave `OAUTH_CLIENT_SECRET` out for a public client. Against the auth-rs demo
+//! (`cargo xtask demo`, plain HTTP on loopback), whose authorization endpoint registers the
+//! public client `demo-app` with this redirect URI:
+//!
+//! ```text
+//! OAUTH_ISSUER=http://127.0.0.1:8080 \
+//! OAUTH_AUTHORIZATION_ENDPOINT=http://127.0.0.1:8080/oauth2/authorize \
+//! OAUTH_TOKEN_ENDPOINT=http://127.0.0.1:8080/oauth2/token \
+//! OAUTH_CLIENT_ID=demo-app OAUTH_SCOPES=orders:read \
+//! cargo run -p auth-oauth2 --example login_app
+//! ```
+//!
 //! Without `OAUTH_ISSUER` it starts a *stand-in* authorization server on another loopback
-//! port that approves every login as `demo-user` (the real authorization endpoint comes with
-//! a later part of auth-oauth2). It checks what a real one checks: the client, the exact
+//! port that approves every login as `demo-user` (for the real authorization endpoint, see
+//! `TokenService::authorize` and the demo). It checks what a real one checks: the client, the exact
 //! redirect URI, the S256 PKCE challenge, single-use codes, and it rotates refresh tokens.
 //!
 //! | route | what it does |
@@ -71,16 +83,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(issuer) => {
             let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
             let scopes = std::env::var("OAUTH_SCOPES").unwrap_or_else(|_| "openid".into());
-            AuthorizationCodeClient::builder(
+            let mut builder = AuthorizationCodeClient::builder(
                 var("OAUTH_CLIENT_ID")?,
                 var("OAUTH_AUTHORIZATION_ENDPOINT")?,
                 var("OAUTH_TOKEN_ENDPOINT")?,
                 REDIRECT_URI,
-            )
-            .client_secret(Secret::from(var("OAUTH_CLIENT_SECRET")?))
-            .issuer(issuer)
-            .scopes(scopes.parse()?)
-            .build()?
+            );
+            // No secret: a public client (PKCE only), such as the demo's `demo-app`.
+            if let Ok(secret) = std::env::var("OAUTH_CLIENT_SECRET") {
+                builder = builder.client_secret(Secret::from(secret));
+            }
+            builder.issuer(issuer).scopes(scopes.parse()?).build()?
         }
         Err(_) => {
             let issuer = stand_in::start()?;

@@ -2,10 +2,10 @@
 //! [`TokenSource`], the authorization code grant with PKCE for user login
 //! ([`AuthorizationCodeClient`]), and a [`ResourceServer`] that accepts the access tokens an
 //! authorization server issues, as JWTs (RFC 9068) or through introspection (RFC 7662).
-//! With the `server` feature, the authorization server's token side too: a `TokenService`
-//! (token endpoint, introspection, revocation, metadata, JWKS, client registry,
-//! refresh-token families) for applications that do not run Keycloak or another identity
-//! provider.
+//! With the `server` feature, the authorization server too: a `TokenService`
+//! (authorization endpoint with PKCE and consent, token endpoint, introspection, revocation,
+//! metadata, JWKS, client registry, refresh-token families) for applications that do not run
+//! Keycloak or another identity provider.
 //!
 //! `oauth2` builds the requests and parses the responses; what every user of it otherwise
 //! writes again is here: the token cache and its refresh, one request for many callers,
@@ -20,8 +20,10 @@
 //! | [`PendingAuthorization`], [`CallbackParams`], [`TokenSet`] | what a web app keeps in its session between the steps |
 //! | [`ResourceServer`] | an [`auth_core::Authenticator`]: bearer access tokens as JWTs or introspected, scope checks |
 //! | [`LenientTokenResponse`] | a token response type for `oauth2` that accepts `expires_in: "3600"` and `token_type: "bearer"` |
-//! | `TokenService` (feature `server`) | the token service: `POST /token` (client credentials, refresh tokens), introspection, revocation, RFC 8414 metadata, JWKS; framework-free |
-//! | `ClientRegistry`, `MemoryClientRegistry`, `ClientConfig` (feature `server`) | registered clients: hashed secrets, grants, scopes, audiences |
+//! | `TokenService` (feature `server`) | the token service: `GET /authorize`, `POST /token` (authorization code + PKCE, client credentials, refresh tokens), introspection, revocation, RFC 8414 metadata, JWKS; framework-free |
+//! | `AuthorizeOutcome`, `AuthenticatedUser`, `ConsentStore`, `MemoryConsentStore`, `ConsentPrompt` (feature `server`) | the authorization endpoint's answer (login, consent, redirect, error shown to the user) and remembered consent |
+//! | `AuthorizationCodeStore`, `MemoryAuthorizationCodeStore` (feature `server`) | authorization codes: SHA-256 keyed, single use (atomic take), bound to client, redirect URI, PKCE challenge, scopes |
+//! | `ClientRegistry`, `MemoryClientRegistry`, `ClientConfig` (feature `server`) | registered clients: hashed secrets (or public clients), grants, scopes, audiences, redirect URIs |
 //! | `RefreshTokenStore`, `AccessTokenStore` and their memory stores (feature `server`) | issued refresh and opaque access tokens, stored by SHA-256 |
 //! | `PasswordCheck`, `UserTokens` (feature `server`) | the first-party login: the application's own users get bearer tokens |
 //!
@@ -161,7 +163,8 @@
 //!
 //! | endpoint | what | standard |
 //! |---|---|---|
-//! | `POST /token` | grants `client_credentials` and `refresh_token`; client authentication `client_secret_basic` or `client_secret_post` | [RFC 6749] §3.2, §4.4, §6 |
+//! | `GET /authorize` | `response_type=code` with PKCE S256 only; the user from the app's login session, consent through a hook, `state` and `iss` sent back | [RFC 6749] §4.1, [RFC 7636], [RFC 9207], [RFC 9700] |
+//! | `POST /token` | grants `authorization_code`, `client_credentials` and `refresh_token`; client authentication `client_secret_basic`, `client_secret_post`, or `none` for public clients | [RFC 6749] §3.2, §4.1.3, §4.4, §6 |
 //! | `POST /introspect` | `{"active": true, ...}` for the token's client and its resource servers; exactly `{"active":false}` otherwise | [RFC 7662] |
 //! | `POST /revoke` | a client revokes its access tokens, or a refresh token and its whole family | [RFC 7009] |
 //! | `GET /.well-known/oauth-authorization-server` | the metadata resource servers discover the JWKS through | [RFC 8414] |
@@ -220,6 +223,17 @@
 //!   failures are throttled per client id and per peer (429 with `Retry-After`). Throttling
 //!   per client id lets somebody who knows a client's id slow it down: share a throttle
 //!   store, and watch the audit log.
+//! - **Authorization codes** ([RFC 9700] §2.1, §4.5): `response_type=code` only; the
+//!   `redirect_uri` must be one the client registered, string for string (only the port of
+//!   an `http://127.0.0.1` or `[::1]` redirect may vary, RFC 8252 §7.3) — otherwise the error
+//!   is shown to the user, never redirected; PKCE `S256` for every client (`plain` and no
+//!   challenge are `invalid_request`); codes are 256-bit, stored as SHA-256, valid 60 s by
+//!   default (10 min at most), taken atomically on first use and bound to the client, the
+//!   redirect URI, the challenge and the scopes; a code used twice is `invalid_grant` and
+//!   revokes what its first use issued. Public clients (no secret) send `client_id` alone,
+//!   only for the authorization code and refresh grants, and their refresh tokens rotate.
+//!   With `openid` in the scopes, an ID token (`iss`, `sub`, `aud`, `exp`, `nonce`) comes
+//!   too — "OIDC light": no userinfo endpoint, no discovery document.
 //! - **Never**: the `password` grant and the implicit flow ([RFC 9700] §2.4, §2.1.2).
 //! - **Audit**: one event per request (target `auth::audit`, scheme `oauth2`, with
 //!   `endpoint`, `grant_type`, the client id as subject and the token's id as key id), never a
@@ -306,10 +320,13 @@ pub use resource::{
 };
 #[cfg(feature = "server")]
 pub use server::{
-    AccessTokenRecord, AccessTokenStore, ClientConfig, ClientRecord, ClientRegistry, EndpointError,
-    EndpointPaths, EndpointResponse, GrantType, MemoryAccessTokenStore, MemoryClientRegistry,
-    MemoryRefreshTokenStore, PasswordCheck, RefreshTokenRecord, RefreshTokenStore, SecretHash,
-    StoreError, TokenHash, TokenService, TokenServiceBuilder, UserTokens, generate_client_secret,
+    AccessTokenRecord, AccessTokenStore, AuthenticatedUser, AuthorizationCodeRecord,
+    AuthorizationCodeStore, AuthorizeError, AuthorizeOutcome, ClientConfig, ClientRecord,
+    ClientRegistry, CodeTake, ConsentPrompt, ConsentStore, EndpointError, EndpointPaths,
+    EndpointResponse, GrantType, MemoryAccessTokenStore, MemoryAuthorizationCodeStore,
+    MemoryClientRegistry, MemoryConsentStore, MemoryRefreshTokenStore, PasswordCheck,
+    RefreshTokenRecord, RefreshTokenStore, SecretHash, StoreError, TokenHash, TokenService,
+    TokenServiceBuilder, UserTokens, generate_client_secret, redirect_uri_matches,
 };
 pub use source::{RequestBuilderExt, TokenSource, TokenSourceBuilder};
 pub use token::{AccessToken, LenientTokenResponse, TokenSet};

@@ -18,6 +18,13 @@
 //!   `insufficient_scope` without it).
 //! - `GET /bearer/protected`: any valid access token of the service — the article's
 //!   `api.example.com/protected` for the token `/auth/token` returns.
+//! - `GET /oauth2/authorize`: the authorization endpoint (authorization code + PKCE S256,
+//!   RFC 6749 §4.1, RFC 9700). The public client `demo-app` (no secret) may redirect to
+//!   `http://127.0.0.1:<any port>/callback` — part 1's example app
+//!   (`cargo run -p auth-oauth2 --example login_app` with the `OAUTH_*` variables the
+//!   banner prints) logs in through it. A user who is not logged in is sent to
+//!   `GET /oauth2/login` (an HTML form checking the Basic users), then to a consent page
+//!   listing the client and the scopes, whose form carries the session's CSRF token.
 //!
 //! The API checks the tokens with the service's key set directly (same process, no
 //! network). The issuer identifier is the demo's own origin (`http://127.0.0.1:8080`, or
@@ -26,16 +33,21 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
-use auth_actix::basic::{BasicAuthenticator, UserStore as _};
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_actix::basic::{BasicAuthenticator, BasicCredentials, UserStore as _};
 use auth_actix::oauth2::{self, ResourceServer, TokenInfo};
 use auth_actix::oauth2_server::{
-    ClientConfig, EndpointPaths, FirstPartyLogin, GrantType, MemoryClientRegistry, TokenEndpoints,
-    TokenService,
+    AuthorizationEndpoint, ClientConfig, EndpointPaths, FirstPartyLogin, GrantType,
+    MemoryClientRegistry, MemoryConsentStore, TokenEndpoints, TokenService, html_escape,
+    safe_return_to,
 };
-use auth_core::{AuthRequest, HeaderList, Secret};
+use auth_actix::session::{
+    CookieKey, CookieKeys, MemoryStore, Session, SessionManager, SessionMiddleware,
+};
+use auth_core::{AuthRequest, HeaderList, Outcome, Secret};
 use auth_jwt::{Algorithm, Key, KeySet};
 use auth_oauth2::TokenFormat;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::basic::DemoUsers;
@@ -60,6 +72,104 @@ const REVOCATION_PATH: &str = "/oauth2/revoke";
 const JWKS_PATH: &str = "/oauth2/jwks.json";
 const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 const LOGIN_PATH: &str = "/auth/token";
+const AUTHORIZE_PATH: &str = "/oauth2/authorize";
+/// The authorization server's HTML login page.
+const LOGIN_PAGE: &str = "/oauth2/login";
+/// The public client of part 1's example app.
+const APP_CLIENT_ID: &str = "demo-app";
+/// Its redirect URI: loopback, so any port is accepted (RFC 8252 §7.3).
+const APP_REDIRECT_URI: &str = "http://127.0.0.1:8090/callback";
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    return_to: Option<String>,
+}
+
+/// The login page of the authorization server: a form posting back here.
+async fn login_page(session: Session, query: web::Query<LoginQuery>) -> HttpResponse {
+    login_form(&session, query.return_to.as_deref().unwrap_or("/"), None)
+}
+
+fn login_form(session: &Session, return_to: &str, error: Option<&str>) -> HttpResponse {
+    let Ok(csrf) = session.csrf_token() else {
+        return HttpResponse::ServiceUnavailable().finish();
+    };
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p role=\"alert\">{}</p>", html_escape(e))
+    });
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-frame-options", "DENY"))
+        .body(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Log in</title></head><body>\
+             <h1>Log in to the auth-rs demo</h1>{error}\
+             <form method=\"post\" action=\"{LOGIN_PAGE}\">\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"return_to\" value=\"{return_to}\">\
+             <label>User name <input name=\"username\" autocomplete=\"username\"></label>\
+             <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+             <button type=\"submit\">Log in</button></form></body></html>",
+            csrf = html_escape(&csrf),
+            return_to = html_escape(return_to),
+        ))
+}
+
+/// Checks the form's credentials with the Basic part's users (its throttle and audit
+/// included), logs the user in (new session id) and goes back to `return_to` — a path on
+/// this server only.
+async fn login_submit(
+    req: HttpRequest,
+    session: Session,
+    passwords: web::Data<BasicAuthenticator>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let LoginForm {
+        username,
+        password,
+        return_to,
+    } = form.into_inner();
+    let return_to = return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .unwrap_or("/")
+        .to_owned();
+    let header = BasicCredentials::new(username.as_str(), Secret::from(password)).header_value();
+    let headers = HeaderList::new().with("Authorization", header);
+    let secure = req.connection_info().scheme() == "https";
+    let request = AuthRequest::new("POST", LOGIN_PAGE, &headers)
+        .with_peer(req.peer_addr())
+        .with_secure(secure);
+    let principal = if username.contains(':') {
+        None
+    } else {
+        match auth_core::authenticate(&**passwords, &request).await {
+            Outcome::Authenticated(principal) => Some(principal),
+            _ => None,
+        }
+    };
+    match principal {
+        Some(principal) => {
+            session.login(principal.subject());
+            HttpResponse::SeeOther()
+                .insert_header(("location", return_to))
+                .finish()
+        }
+        None => {
+            let mut response =
+                login_form(&session, &return_to, Some("Wrong user name or password"));
+            *response.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+            response
+        }
+    }
+}
 
 async fn protected(token: TokenInfo) -> HttpResponse {
     HttpResponse::Ok().json(json!({
@@ -145,6 +255,18 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
     let api_secret = clients
         .register(ClientConfig::new(API_CLIENT_ID).introspection_for(AUDIENCE))
         .map_err(|e| failed(&e))?;
+    clients
+        .register_public(
+            ClientConfig::new(APP_CLIENT_ID)
+                .public()
+                .grant(GrantType::AuthorizationCode)
+                .grant(GrantType::RefreshToken)
+                .scopes(SCOPES.parse().map_err(|e| failed(&e))?)
+                .default_scopes(DEFAULT_SCOPE.parse().map_err(|e| failed(&e))?)
+                .audience(AUDIENCE)
+                .redirect_uri(APP_REDIRECT_URI),
+        )
+        .map_err(|e| failed(&e))?;
     let keys = KeySet::single(
         Key::generate("demo-oauth-es256", Algorithm::ES256).map_err(|e| failed(&e))?,
     );
@@ -152,6 +274,7 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
         .audience(AUDIENCE, TokenFormat::Jwt)
         .first_party_login(FIRST_PARTY_CLIENT_ID, AUDIENCE)
         .realm("auth-rs demo")
+        .authorization_path(AUTHORIZE_PATH)
         .paths(EndpointPaths {
             token: TOKEN_PATH.to_owned(),
             introspection: INTROSPECTION_PATH.to_owned(),
@@ -208,7 +331,22 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
             .map_err(|e| failed(&e))?,
     );
     let endpoints = TokenEndpoints::new(service.clone());
+    let authorize =
+        AuthorizationEndpoint::new(service.clone(), Arc::new(MemoryConsentStore::new()))
+            .login_path(LOGIN_PAGE);
+    let passwords_data = web::Data::from(Arc::clone(&passwords));
     let login = FirstPartyLogin::new(service, passwords).path(LOGIN_PATH);
+    // The authorization server's own login session (its cookie apart from /session's).
+    let mut sessions = SessionManager::builder(
+        MemoryStore::default(),
+        CookieKeys::new(CookieKey::generate().map_err(|e| failed(&e))?),
+    )
+    .cookie_name("oauth2_login");
+    if !config.tls {
+        // Plain HTTP on loopback: a Secure or __Host- cookie would never come back.
+        sessions = sessions.insecure_dev_cookie_without_secure();
+    }
+    let sessions = SessionMiddleware::new(sessions.build().map_err(|e| failed(&e))?);
 
     let secret = client_secret.expose_str().unwrap_or_default().to_owned();
     let api_secret = api_secret.expose_str().unwrap_or_default().to_owned();
@@ -258,6 +396,12 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
             },
             RouteInfo {
                 method: "GET",
+                path: AUTHORIZE_PATH,
+                description: "authorization endpoint (code + PKCE S256) for the public client demo-app; log in at /oauth2/login, then consent",
+                curl_args: String::new(),
+            },
+            RouteInfo {
+                method: "GET",
                 path: METADATA_PATH,
                 description: "authorization server metadata (RFC 8414)",
                 curl_args: String::new(),
@@ -288,6 +432,10 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
             "bearer_login": LOGIN_PATH,
             "bearer_protected": "/bearer/protected",
             "user_token": user_token,
+            "authorization_endpoint": AUTHORIZE_PATH,
+            "login_page": LOGIN_PAGE,
+            "app_client_id": APP_CLIENT_ID,
+            "app_redirect_uri": APP_REDIRECT_URI,
         }),
         banner: vec![
             format!(
@@ -300,10 +448,24 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
             format!(
                 "oauth2: bearer login {LOGIN_PATH} with the Basic user; its token: {user_token}"
             ),
+            format!(
+                "oauth2: authorization code + PKCE: OAUTH_ISSUER={issuer} \
+                 OAUTH_AUTHORIZATION_ENDPOINT={issuer}{AUTHORIZE_PATH} \
+                 OAUTH_TOKEN_ENDPOINT={issuer}{TOKEN_PATH} OAUTH_CLIENT_ID={APP_CLIENT_ID} \
+                 OAUTH_SCOPES={DEFAULT_SCOPE} cargo run -p auth-oauth2 --example login_app"
+            ),
         ],
         configure: Arc::new(move |cfg| {
             endpoints.configure(cfg);
             login.configure(cfg);
+            cfg.service(authorize.resource().wrap(sessions.clone()));
+            cfg.service(
+                web::resource(LOGIN_PAGE)
+                    .wrap(sessions.clone())
+                    .app_data(passwords_data.clone())
+                    .route(web::get().to(login_page))
+                    .route(web::post().to(login_submit)),
+            );
             cfg.service(
                 web::scope("/oauth2/protected")
                     .wrap(orders.clone())

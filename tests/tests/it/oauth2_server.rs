@@ -714,3 +714,403 @@ async fn the_demo_teaches_the_articles_oauth_snippet_and_serves_its_bearer_login
     assert_eq!(json(active).await["active"], true);
     demo.handle().stop(false).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Part 3: the authorization endpoint (authorization code + PKCE + consent) through actix.
+// ---------------------------------------------------------------------------------------
+
+mod authorization_endpoint {
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    use actix_web::dev::ServerHandle;
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    use auth_actix::RequireHttps;
+    use auth_actix::oauth2_server::{
+        AuthorizationEndpoint, ClientConfig, GrantType, MemoryClientRegistry, MemoryConsentStore,
+        TokenEndpoints, TokenService, safe_return_to,
+    };
+    use auth_actix::session::{
+        CookieKey, CookieKeys, MemoryStore, Session, SessionManager, SessionMiddleware,
+    };
+    use auth_jwt::{Algorithm, Key, KeySet};
+    use auth_oauth2::oauth2::url;
+    use auth_oauth2::{AuthorizationCodeClient, CallbackParams, TokenFormat};
+    use reqwest::StatusCode;
+
+    use super::ORDERS;
+
+    const NATIVE_CB: &str = "http://127.0.0.1:8080/callback";
+
+    struct Live {
+        base: String,
+        service: TokenService,
+        handle: ServerHandle,
+        /// No redirects followed, no cookie store: the test carries the cookie itself.
+        http: reqwest::Client,
+    }
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            let handle = self.handle.clone();
+            actix_web::rt::spawn(async move { handle.stop(false).await });
+        }
+    }
+
+    /// The test's stand-in login page: logs `alice` in and goes back to `return_to` when
+    /// it is a path on this server.
+    async fn login(req: HttpRequest, session: Session) -> HttpResponse {
+        let return_to = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(n, _)| n == "return_to")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        session.login("alice");
+        let target = safe_return_to(&return_to).unwrap_or("/").to_owned();
+        HttpResponse::SeeOther()
+            .insert_header(("location", target))
+            .finish()
+    }
+
+    fn live() -> Live {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let clients = Arc::new(MemoryClientRegistry::new());
+        clients
+            .register_public(
+                ClientConfig::new("native")
+                    .public()
+                    .grant(GrantType::AuthorizationCode)
+                    .grant(GrantType::RefreshToken)
+                    .scopes("orders:read".parse().unwrap())
+                    .audience(ORDERS)
+                    .redirect_uri(NATIVE_CB),
+            )
+            .unwrap();
+        let service = TokenService::builder(
+            base.clone(),
+            KeySet::single(Key::generate("as-1", Algorithm::ES256).unwrap()),
+            clients,
+        )
+        .audience(ORDERS, TokenFormat::Jwt)
+        .insecure_allow_loopback_http()
+        .build()
+        .unwrap();
+        let manager = SessionManager::builder(
+            MemoryStore::default(),
+            CookieKeys::new(CookieKey::generate().unwrap()),
+        )
+        .insecure_dev_cookie_without_secure()
+        .build()
+        .unwrap();
+        // Origin checks only: the endpoint's own CSRF check is the one under test.
+        let sessions = SessionMiddleware::new(manager).csrf_origin_checks_only();
+        let endpoints = TokenEndpoints::new(service.clone());
+        let authorize =
+            AuthorizationEndpoint::new(service.clone(), Arc::new(MemoryConsentStore::new()));
+        let server = HttpServer::new(move || {
+            let (endpoints, authorize) = (endpoints.clone(), authorize.clone());
+            App::new()
+                .wrap(RequireHttps::new().insecure_allow_loopback_http())
+                .configure(move |cfg| endpoints.configure(cfg))
+                .service(
+                    web::scope("")
+                        .wrap(sessions.clone())
+                        .route("/login", web::get().to(login))
+                        .configure(move |cfg| authorize.configure(cfg)),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        Live {
+            base,
+            service,
+            handle,
+            http,
+        }
+    }
+
+    fn location(response: &reqwest::Response) -> String {
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    fn cookie(response: &reqwest::Response) -> String {
+        let set = response.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_owned()
+    }
+
+    /// The value of the hidden input `name` in the consent page.
+    fn hidden(html: &str, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = html.find(&marker).unwrap() + marker.len();
+        let end = start + html[start..].find('"').unwrap();
+        html[start..end].replace("&amp;", "&")
+    }
+
+    impl Live {
+        /// Follows the browser's way to the consent page: authorize, login, back.
+        async fn to_consent(&self, authorize_url: &str) -> (String, String) {
+            let first = self.http.get(authorize_url).send().await.unwrap();
+            let login_at = location(&first);
+            assert!(
+                login_at.starts_with("/login?return_to=%2Fauthorize%3F"),
+                "{login_at}"
+            );
+            let logged_in = self
+                .http
+                .get(format!("{}{login_at}", self.base))
+                .send()
+                .await
+                .unwrap();
+            let back = location(&logged_in);
+            assert!(back.starts_with("/authorize?"), "{back}");
+            let cookie = cookie(&logged_in);
+            let consent = self
+                .http
+                .get(format!("{}{back}", self.base))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(consent.status(), StatusCode::OK);
+            assert_eq!(consent.headers()["x-frame-options"], "DENY");
+            (cookie, consent.text().await.unwrap())
+        }
+    }
+
+    #[actix_web::test]
+    async fn part_1s_client_logs_in_through_login_and_consent_pages() {
+        let live = live();
+        let client = AuthorizationCodeClient::builder(
+            "native",
+            live.service.authorization_endpoint(),
+            live.service.token_endpoint(),
+            "http://127.0.0.1:45678/callback",
+        )
+        .issuer(live.base.clone())
+        .require_issuer_in_response(true)
+        .scopes("orders:read".parse().unwrap())
+        .build()
+        .unwrap();
+        let (url, pending) = client.authorization_url().build().unwrap();
+        let (cookie, page) = live.to_consent(url.as_str()).await;
+        assert!(
+            page.contains("native") && page.contains("orders:read"),
+            "{page}"
+        );
+        let approve = live
+            .http
+            .post(live.service.authorization_endpoint())
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf_token", hidden(&page, "csrf_token").as_str()),
+                ("request", hidden(&page, "request").as_str()),
+                ("decision", "approve"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let callback = location(&approve);
+        assert!(
+            callback.starts_with("http://127.0.0.1:45678/callback?code="),
+            "{callback}"
+        );
+        let params =
+            CallbackParams::parse(url::Url::parse(&callback).unwrap().query().unwrap()).unwrap();
+        let tokens = client.callback(pending, &params).await.unwrap();
+        assert!(tokens.refresh_token().is_some());
+    }
+
+    #[actix_web::test]
+    async fn the_consent_form_without_the_csrf_token_gets_403() {
+        let live = live();
+        let challenge = auth_oauth2::pkce_s256_challenge(&"v".repeat(43)).unwrap();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", "native")
+            .append_pair("redirect_uri", NATIVE_CB)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", "s")
+            .finish();
+        let authorize_url = format!("{}?{query}", live.service.authorization_endpoint());
+        let (cookie, page) = live.to_consent(&authorize_url).await;
+        for token in [None, Some("wrong-token")] {
+            let mut form = vec![
+                ("request", hidden(&page, "request")),
+                ("decision", "approve".to_owned()),
+            ];
+            if let Some(token) = token {
+                form.push(("csrf_token", token.to_owned()));
+            }
+            let response = live
+                .http
+                .post(live.service.authorization_endpoint())
+                .header("cookie", &cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{token:?}");
+            assert!(response.headers().get("location").is_none());
+        }
+    }
+
+    #[actix_web::test]
+    async fn an_unregistered_redirect_uri_is_shown_never_followed() {
+        let live = live();
+        let challenge = auth_oauth2::pkce_s256_challenge(&"v".repeat(43)).unwrap();
+        for redirect in [
+            "http://127.0.0.1:8080/callback/",
+            "https://evil.example/callback",
+            "http://127.0.0.1:8080/callback?x=1",
+        ] {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("response_type", "code")
+                .append_pair("client_id", "native")
+                .append_pair("redirect_uri", redirect)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256")
+                .finish();
+            let response = live
+                .http
+                .get(format!("{}?{query}", live.service.authorization_endpoint()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{redirect}");
+            assert!(response.headers().get("location").is_none());
+            let body = response.text().await.unwrap();
+            assert!(!body.contains("evil.example"), "{body}");
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_demos_app_client_logs_in_on_its_login_and_consent_pages() {
+        use super::{DemoConfig, Value, demo, temp_dir};
+        let dir = temp_dir("oauth2-authorize-demo");
+        let mut demo = demo::start(&DemoConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            credentials: Some(dir.join("credentials.json")),
+            tls: false,
+        })
+        .await
+        .unwrap();
+        demo.spawn();
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("credentials.json")).unwrap())
+                .unwrap();
+        let oauth2 = &file["credentials"]["oauth2"];
+        let user = &file["credentials"]["session"];
+        let base = demo.base_url.clone();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let client = AuthorizationCodeClient::builder(
+            oauth2["app_client_id"].as_str().unwrap(),
+            format!(
+                "{base}{}",
+                oauth2["authorization_endpoint"].as_str().unwrap()
+            ),
+            format!("{base}{}", oauth2["token_endpoint"].as_str().unwrap()),
+            "http://127.0.0.1:38000/callback",
+        )
+        .issuer(oauth2["issuer"].as_str().unwrap())
+        .require_issuer_in_response(true)
+        .scopes("orders:read".parse().unwrap())
+        .build()
+        .unwrap();
+        let (url, pending) = client.authorization_url().build().unwrap();
+        // Not logged in: to the login page and back.
+        let first = http.get(url.as_str()).send().await.unwrap();
+        let login_at = location(&first);
+        assert!(login_at.starts_with("/oauth2/login?return_to=%2Foauth2%2Fauthorize%3F"));
+        let page = http.get(format!("{base}{login_at}")).send().await.unwrap();
+        let cookie = cookie(&page);
+        let html = page.text().await.unwrap();
+        let return_to = hidden(&html, "return_to");
+        let wrong = http
+            .post(format!("{base}/oauth2/login"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf_token", hidden(&html, "csrf_token").as_str()),
+                ("return_to", return_to.as_str()),
+                ("username", user["username"].as_str().unwrap()),
+                ("password", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let logged_in = http
+            .post(format!("{base}/oauth2/login"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf_token", hidden(&html, "csrf_token").as_str()),
+                ("return_to", return_to.as_str()),
+                ("username", user["username"].as_str().unwrap()),
+                ("password", user["password"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let back = location(&logged_in);
+        assert_eq!(back, return_to);
+        let cookie = self::cookie(&logged_in);
+        let consent = http
+            .get(format!("{base}{back}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(consent.status(), StatusCode::OK);
+        let html = consent.text().await.unwrap();
+        assert!(
+            html.contains("demo-app") && html.contains("orders:read"),
+            "{html}"
+        );
+        let approved = http
+            .post(format!(
+                "{base}{}",
+                oauth2["authorization_endpoint"].as_str().unwrap()
+            ))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf_token", hidden(&html, "csrf_token").as_str()),
+                ("request", hidden(&html, "request").as_str()),
+                ("decision", "approve"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let callback = location(&approved);
+        assert!(
+            callback.starts_with("http://127.0.0.1:38000/callback?code="),
+            "{callback}"
+        );
+        let params =
+            CallbackParams::parse(url::Url::parse(&callback).unwrap().query().unwrap()).unwrap();
+        let tokens = client.callback(pending, &params).await.unwrap();
+        let protected = http
+            .get(format!("{base}/oauth2/protected"))
+            .bearer_auth(tokens.access_token().secret().expose_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(protected.status(), StatusCode::OK);
+        demo.handle().stop(false).await;
+    }
+}

@@ -67,7 +67,9 @@ impl TokenService {
         audit: &mut Audit,
     ) -> Result<(Value, &'static str), EndpointError> {
         let form = self.read_request(request)?;
-        let client = self.authenticate_client(request, &form, audit).await?;
+        let client = self
+            .authenticate_client(request, &form, audit, false)
+            .await?;
         let token = form.get("token").ok_or_else(|| {
             EndpointError::invalid_request("The token parameter is missing", "missing_token")
         })?;

@@ -23,16 +23,20 @@ impl TokenService {
         let inner = &self.inner;
         json!({
             "issuer": inner.issuer,
+            "authorization_endpoint": self.url(&inner.authorization_path),
             "token_endpoint": self.url(&inner.paths.token),
             "introspection_endpoint": self.url(&inner.paths.introspection),
             "revocation_endpoint": self.url(&inner.paths.revocation),
             "jwks_uri": self.url(&inner.paths.jwks),
-            "grant_types_supported": ["client_credentials", "refresh_token"],
-            // No authorization endpoint: no response type is supported.
-            "response_types_supported": [],
-            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            // Public clients revoke their own tokens with their client_id alone (RFC 7009 §5).
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         })
     }
 

@@ -1,10 +1,12 @@
-//! The token service (feature `server`): an OAuth 2.0 authorization server's token side —
-//! the token endpoint (RFC 6749 §3.2), introspection (RFC 7662), revocation (RFC 7009),
+//! The token service (feature `server`): an OAuth 2.0 authorization server — the
+//! authorization endpoint (RFC 6749 §4.1, with PKCE and consent), the token endpoint (RFC 6749 §3.2), introspection (RFC 7662), revocation (RFC 7009),
 //! metadata (RFC 8414) and the JWKS — as framework-free logic. Adapters feed it plain
 //! request parts ([`AuthRequest`]) and send back the [`EndpointResponse`]; auth-actix's
 //! `oauth2_server` module does that for actix-web.
 
 mod audit;
+mod authorize;
+mod code;
 mod first_party;
 mod introspection;
 mod metadata;
@@ -25,6 +27,13 @@ use auth_core::{
 };
 use auth_jwt::{Issuer, MemoryRevocationStore, RevocationStore, SharedKeySet, Verifier};
 
+pub use authorize::{
+    AuthenticatedUser, AuthorizeError, AuthorizeOutcome, ConsentPrompt, ConsentStore,
+    MemoryConsentStore, redirect_uri_matches,
+};
+pub use code::{
+    AuthorizationCodeRecord, AuthorizationCodeStore, CodeTake, MemoryAuthorizationCodeStore,
+};
 pub use first_party::{PasswordCheck, UserTokens};
 pub use registry::{
     ClientConfig, ClientRecord, ClientRegistry, GrantType, MemoryClientRegistry, SecretHash,
@@ -85,7 +94,8 @@ struct FirstParty {
 ///
 /// | method | endpoint | standard |
 /// |---|---|---|
-/// | [`token`](Self::token) | `POST /token`: grants `client_credentials` and `refresh_token` | RFC 6749 §3.2, §4.4, §6 |
+/// | [`authorize`](Self::authorize), [`decide`](Self::decide) | `GET /authorize` and the consent form: authorization code with PKCE S256 | RFC 6749 §4.1, RFC 7636, RFC 9207 |
+/// | [`token`](Self::token) | `POST /token`: grants `authorization_code`, `client_credentials` and `refresh_token` | RFC 6749 §3.2, §4.1.3, §4.4, §6 |
 /// | [`introspect`](Self::introspect) | `POST /introspect` | RFC 7662 |
 /// | [`revoke`](Self::revoke) | `POST /revoke` | RFC 7009 |
 /// | [`metadata`](Self::metadata) | `GET /.well-known/oauth-authorization-server` | RFC 8414 |
@@ -168,6 +178,9 @@ struct Inner {
     allow_loopback_http: bool,
     first_party: Option<FirstParty>,
     dummy_hash: SecretHash,
+    codes: Arc<dyn AuthorizationCodeStore>,
+    code_ttl: Duration,
+    authorization_path: String,
 }
 
 impl TokenService {
@@ -182,6 +195,12 @@ impl TokenService {
     /// The default lifetime of a refresh-token family (one login), however often it is
     /// rotated: 7 days.
     pub const DEFAULT_FAMILY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// The default authorization-code lifetime: 60 seconds (RFC 6749 §4.1.2 recommends at
+    /// most 10 minutes; a browser redirect takes a second).
+    pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
+    /// The longest authorization-code lifetime [`build`](TokenServiceBuilder::build)
+    /// accepts: 10 minutes (RFC 6749 §4.1.2).
+    pub const MAX_CODE_TTL: Duration = Duration::from_secs(600);
 
     /// A builder for the issuer identifier `issuer` (RFC 8414 §2: an `https://` URL without
     /// query or fragment; it is the tokens' `iss`), signing JWT access tokens with the active
@@ -208,6 +227,9 @@ impl TokenService {
             realm: "oauth2".to_owned(),
             allow_loopback_http: false,
             first_party: None,
+            codes: None,
+            code_ttl: Self::DEFAULT_CODE_TTL,
+            authorization_path: "/authorize".to_owned(),
         }
     }
 
@@ -241,6 +263,18 @@ impl TokenService {
     #[must_use]
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.inner.origin, path)
+    }
+
+    /// Where the authorization endpoint is served (default `/authorize`).
+    #[must_use]
+    pub fn authorization_path(&self) -> &str {
+        &self.inner.authorization_path
+    }
+
+    /// The authorization endpoint's URL.
+    #[must_use]
+    pub fn authorization_endpoint(&self) -> String {
+        self.url(&self.inner.authorization_path)
     }
 
     /// The token endpoint's URL.
@@ -293,6 +327,49 @@ impl TokenService {
         request::read_form(request)
     }
 
+    /// A public client (RFC 6749 §2.1) identifies itself by `client_id` alone in the body
+    /// (`token_endpoint_auth_method=none`): `Some` for an enabled public client where
+    /// `allow_public`, `None` when the request carries credentials (authenticate them), and
+    /// 401 `invalid_client` for a `client_id` alone of any other client.
+    async fn public_client(
+        &self,
+        request: &AuthRequest<'_>,
+        form: &Form,
+        audit: &mut Audit,
+        allow_public: bool,
+    ) -> Result<Option<ClientRecord>, EndpointError> {
+        let has_header = request
+            .single_header("authorization")
+            .map_or(true, |h| h.is_some());
+        let Some(client_id) = form.get("client_id") else {
+            return Ok(None);
+        };
+        if has_header || form.get("client_secret").is_some() {
+            return Ok(None);
+        }
+        audit.subject = Some(client_id.to_owned());
+        let record = self
+            .inner
+            .clients
+            .find(client_id)
+            .await
+            .map_err(|_| EndpointError::unavailable("client_registry_unavailable"))?;
+        match record {
+            Some(record) if record.public && !record.disabled && allow_public => Ok(Some(record)),
+            Some(record) if record.public && record.disabled => {
+                Err(EndpointError::invalid_client(true, "client_disabled"))
+            }
+            Some(record) if record.public => Err(EndpointError::invalid_client(
+                true,
+                "public_client_not_allowed_here",
+            )),
+            _ => Err(EndpointError::invalid_client(
+                true,
+                "no_client_authentication",
+            )),
+        }
+    }
+
     /// Authenticates the client (RFC 6749 §2.3.1): throttle first, then the registry, then
     /// the secret in constant time — against a dummy hash for an unknown client, so both
     /// cost the same. Every failure is the same 401 `invalid_client`.
@@ -301,7 +378,14 @@ impl TokenService {
         request: &AuthRequest<'_>,
         form: &Form,
         audit: &mut Audit,
+        allow_public: bool,
     ) -> Result<ClientRecord, EndpointError> {
+        if let Some(client) = self
+            .public_client(request, form, audit, allow_public)
+            .await?
+        {
+            return Ok(client);
+        }
         let Presented {
             client_id,
             secret,
@@ -390,6 +474,9 @@ pub struct TokenServiceBuilder {
     realm: String,
     allow_loopback_http: bool,
     first_party: Option<(String, String)>,
+    codes: Option<Arc<dyn AuthorizationCodeStore>>,
+    code_ttl: Duration,
+    authorization_path: String,
 }
 
 impl TokenServiceBuilder {
@@ -425,6 +512,25 @@ impl TokenServiceBuilder {
     /// servers that check revocation.
     pub fn jwt_revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(store);
+        self
+    }
+
+    /// The authorization-code store (default: [`MemoryAuthorizationCodeStore`]).
+    pub fn authorization_code_store(mut self, store: Arc<dyn AuthorizationCodeStore>) -> Self {
+        self.codes = Some(store);
+        self
+    }
+
+    /// The authorization-code lifetime (default 60 seconds, at most
+    /// [`MAX_CODE_TTL`](TokenService::MAX_CODE_TTL)).
+    pub fn authorization_code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = ttl;
+        self
+    }
+
+    /// Where the authorization endpoint is served (default `/authorize`), for the metadata.
+    pub fn authorization_path(mut self, path: impl Into<String>) -> Self {
+        self.authorization_path = path.into();
         self
     }
 
@@ -540,6 +646,11 @@ impl TokenServiceBuilder {
                     .into(),
             ));
         }
+        if self.code_ttl.is_zero() || self.code_ttl > TokenService::MAX_CODE_TTL {
+            return Err(Error::Config(
+                "the authorization-code lifetime must be between 1 second and 10 minutes".into(),
+            ));
+        }
         if self.realm.trim().is_empty() {
             return Err(Error::Config("empty realm".into()));
         }
@@ -549,6 +660,7 @@ impl TokenServiceBuilder {
             &self.paths.introspection,
             &self.paths.revocation,
             &self.paths.jwks,
+            &self.authorization_path,
         ];
         for (i, path) in paths.iter().enumerate() {
             if !path.starts_with('/')
@@ -625,6 +737,9 @@ impl TokenServiceBuilder {
             ThrottleChoice::Off => None,
         };
         let dummy = generate_client_secret()?;
+        let codes = self
+            .codes
+            .unwrap_or_else(|| Arc::new(MemoryAuthorizationCodeStore::new(Arc::clone(&clock))));
         Ok(TokenService {
             inner: Arc::new(Inner {
                 issuer: self.issuer,
@@ -655,6 +770,9 @@ impl TokenServiceBuilder {
                 allow_loopback_http: self.allow_loopback_http,
                 first_party,
                 dummy_hash: SecretHash::of(dummy.expose_secret()),
+                codes,
+                code_ttl: self.code_ttl,
+                authorization_path: self.authorization_path,
             }),
         })
     }

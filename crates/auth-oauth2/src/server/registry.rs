@@ -24,6 +24,9 @@ pub enum GrantType {
     ClientCredentials,
     /// `refresh_token` (RFC 6749 §6): exchanging a refresh token, which rotates it.
     RefreshToken,
+    /// `authorization_code` (RFC 6749 §4.1, with PKCE, RFC 7636): a user's delegation,
+    /// through [`TokenService::authorize`](super::TokenService::authorize).
+    AuthorizationCode,
 }
 
 impl GrantType {
@@ -33,6 +36,7 @@ impl GrantType {
         match self {
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
+            Self::AuthorizationCode => "authorization_code",
         }
     }
 
@@ -42,6 +46,7 @@ impl GrantType {
         match value {
             "client_credentials" => Some(Self::ClientCredentials),
             "refresh_token" => Some(Self::RefreshToken),
+            "authorization_code" => Some(Self::AuthorizationCode),
             _ => None,
         }
     }
@@ -112,6 +117,13 @@ pub struct ClientRecord {
     pub refresh_tokens: bool,
     /// A disabled client cannot authenticate.
     pub disabled: bool,
+    /// The redirect URIs of the authorization code grant, matched exactly (only the port
+    /// of a loopback `http://` one may vary, RFC 8252 §7.3).
+    pub redirect_uris: Vec<String>,
+    /// A public client (RFC 6749 §2.1: a browser or native app) has no secret: it sends its
+    /// `client_id` alone (`token_endpoint_auth_method=none`) and may only use the
+    /// authorization code grant, always with PKCE, and `refresh_token`.
+    pub public: bool,
 }
 
 impl ClientRecord {
@@ -128,6 +140,8 @@ impl ClientRecord {
             introspection_audiences: Vec::new(),
             refresh_tokens: false,
             disabled: false,
+            redirect_uris: Vec::new(),
+            public: false,
         }
     }
 }
@@ -212,6 +226,21 @@ impl ClientConfig {
         self
     }
 
+    /// A redirect URI for the authorization code grant (call again for several): an
+    /// absolute `https://` URL without fragment or user info, or an `http://` one on a
+    /// loopback IP literal (`127.0.0.1`, `[::1]`; RFC 8252 §7.3, whose port may vary).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.record.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Makes it a public client (no secret; see [`ClientRecord::public`]). Register it with
+    /// [`MemoryClientRegistry::register_public`].
+    pub fn public(mut self) -> Self {
+        self.record.public = true;
+        self
+    }
+
     /// Checks the configuration and returns the record with `secret_hash`.
     ///
     /// # Errors
@@ -258,7 +287,58 @@ impl ClientConfig {
         {
             return Err(Error::Config(format!("client {id}: an empty audience")));
         }
+        if record.grants.contains(&GrantType::AuthorizationCode)
+            && (record.redirect_uris.is_empty() || record.audiences.is_empty())
+        {
+            return Err(Error::Config(format!(
+                "client {id}: the authorization code grant needs a redirect URI and an \
+                 audience"
+            )));
+        }
+        for uri in &record.redirect_uris {
+            check_redirect_uri(uri).map_err(|why| {
+                Error::Config(format!("client {id}: redirect URI {uri:?}: {why}"))
+            })?;
+        }
+        if record.public
+            && (record.grants.contains(&GrantType::ClientCredentials)
+                || !record.introspection_audiences.is_empty())
+        {
+            return Err(Error::Config(format!(
+                "client {id}: a public client has no secret; it may use only the \
+                 authorization code and refresh token grants"
+            )));
+        }
         Ok(record)
+    }
+}
+
+/// Checks a redirect URI when a client is registered.
+fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static str> {
+    let url = url::Url::parse(uri).map_err(|_| "not an absolute URL")?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err("a fragment is not allowed (RFC 6749 §3.1.2)");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("user info is not allowed");
+    }
+    if url.as_str() != uri {
+        return Err("not in normal form (register it exactly as the client sends it)");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_literal(&url) => Ok(()),
+        _ => Err("must be https://, or http:// on 127.0.0.1 or [::1] (RFC 8252 §7.3)"),
+    }
+}
+
+/// Whether `url`'s host is a loopback IP literal (RFC 8252 §7.3; `localhost` is not one,
+/// §8.3).
+pub(crate) fn is_loopback_literal(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
     }
 }
 
@@ -316,9 +396,31 @@ impl MemoryClientRegistry {
     /// [`Error::Config`] for a configuration [`ClientConfig::into_record`] refuses or an id
     /// already registered.
     pub fn register(&self, config: ClientConfig) -> Result<Secret> {
+        if config.record.public {
+            return Err(Error::Config(format!(
+                "client {}: a public client has no secret; use register_public",
+                config.record.id
+            )));
+        }
         let secret = generate_client_secret()?;
         self.add(config.into_record(SecretHash::of(secret.expose_secret()))?)?;
         Ok(secret)
+    }
+
+    /// Registers a public client (see [`ClientConfig::public`]): it has no secret.
+    ///
+    /// # Errors
+    ///
+    /// As [`register`](Self::register), and when `config` is not [`public`](ClientConfig::public).
+    pub fn register_public(&self, config: ClientConfig) -> Result<()> {
+        if !config.record.public {
+            return Err(Error::Config(format!(
+                "client {}: register_public needs ClientConfig::public()",
+                config.record.id
+            )));
+        }
+        // No secret hashes to all zeros: nothing authenticates with one.
+        self.add(config.into_record(SecretHash([0; 32]))?)
     }
 
     /// Registers a client with a secret it already has (migrating from another server).
@@ -329,6 +431,12 @@ impl MemoryClientRegistry {
     /// [`MIN_SECRET_LEN`](Self::MIN_SECRET_LEN) bytes: it is stored as a fast hash, which
     /// only a long random secret makes safe.
     pub fn register_with_secret(&self, config: ClientConfig, secret: &Secret) -> Result<()> {
+        if config.record.public {
+            return Err(Error::Config(format!(
+                "client {}: a public client has no secret; use register_public",
+                config.record.id
+            )));
+        }
         if secret.len() < Self::MIN_SECRET_LEN {
             return Err(Error::Config(format!(
                 "client secrets must be at least {} bytes of random; generate one with \

@@ -172,6 +172,12 @@ impl EndpointError {
         }
     }
 
+    /// The same refusal under another error code (audit of authorization errors).
+    pub(crate) fn with_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
+        self
+    }
+
     pub(crate) fn invalid_request(
         description: impl Into<Cow<'static, str>>,
         reason: &'static str,

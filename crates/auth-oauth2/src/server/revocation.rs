@@ -43,7 +43,9 @@ impl TokenService {
         audit: &mut Audit,
     ) -> Result<&'static str, EndpointError> {
         let form = self.read_request(request)?;
-        let client = self.authenticate_client(request, &form, audit).await?;
+        let client = self
+            .authenticate_client(request, &form, audit, true)
+            .await?;
         let token = form.get("token").ok_or_else(|| {
             EndpointError::invalid_request("The token parameter is missing", "missing_token")
         })?;

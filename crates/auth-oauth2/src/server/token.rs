@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::audit::Audit;
+use super::code::CodeTake;
 use super::registry::{ClientRecord, GrantType};
 use super::request::Form;
 use super::response::{EndpointError, EndpointResponse};
@@ -110,7 +111,9 @@ impl TokenService {
         audit: &mut Audit,
     ) -> Result<Value, EndpointError> {
         let form = self.read_request(request)?;
-        let client = self.authenticate_client(request, &form, audit).await?;
+        let client = self
+            .authenticate_client(request, &form, audit, true)
+            .await?;
         let grant_type = form.get("grant_type").ok_or_else(|| {
             EndpointError::invalid_request(
                 "The grant_type parameter is missing",
@@ -129,7 +132,7 @@ impl TokenService {
             }
             (None, _) => {
                 return Err(EndpointError::unsupported_grant_type(
-                    "Supported grant types: client_credentials, refresh_token",
+                    "Supported grant types: authorization_code, client_credentials, refresh_token",
                     "unsupported_grant_type",
                 ));
             }
@@ -143,6 +146,7 @@ impl TokenService {
         }
         match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &form, audit).await,
+            GrantType::AuthorizationCode => self.authorization_code(&client, &form, audit).await,
             GrantType::RefreshToken => {
                 let presented = form.get("refresh_token").ok_or_else(|| {
                     EndpointError::invalid_request(
@@ -252,6 +256,162 @@ impl TokenService {
             None => None,
         };
         Ok(oauth_response(&access, &scopes, refresh.as_deref()))
+    }
+
+    /// The `authorization_code` grant (RFC 6749 §4.1.3, RFC 7636 §4.5): the code is taken
+    /// from the store atomically (single use) before anything else is checked, so a failed
+    /// attempt burns it too; then it must be this client's, unexpired, for the same
+    /// `redirect_uri`, and `code_verifier` must hash to its challenge. A code used again
+    /// revokes what its first redemption issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
+    async fn authorization_code(
+        &self,
+        client: &ClientRecord,
+        form: &Form,
+        audit: &mut Audit,
+    ) -> Result<Value, EndpointError> {
+        let code = form.get("code").ok_or_else(|| {
+            EndpointError::invalid_request("The code parameter is missing", "missing_code")
+        })?;
+        let redirect_uri = form.get("redirect_uri").ok_or_else(|| {
+            EndpointError::invalid_request(
+                "The redirect_uri parameter is missing",
+                "missing_redirect_uri",
+            )
+        })?;
+        let hash = TokenHash::of(code);
+        let record = match self
+            .inner
+            .codes
+            .take(&hash)
+            .await
+            .map_err(unavailable("code_store_unavailable"))?
+        {
+            CodeTake::Fresh(record) => record,
+            CodeTake::Used(record) => {
+                audit.key_id = Some(format!("family:{}", record.family_id));
+                self.revoke_family(&record.family_id).await?;
+                if let (Some(id), Some(expires_at)) =
+                    (&record.access_token_id, record.access_expires_at)
+                {
+                    self.inner
+                        .revocations
+                        .revoke(id, expires_at)
+                        .await
+                        .map_err(unavailable("revocation_store_unavailable"))?;
+                }
+                return Err(EndpointError::invalid_grant("code_reuse"));
+            }
+            _ => return Err(EndpointError::invalid_grant("code_unknown")),
+        };
+        audit.key_id = Some(format!("family:{}", record.family_id));
+        if record.client_id != client.id {
+            return Err(EndpointError::invalid_grant("code_of_another_client"));
+        }
+        if self.inner.clock.now() >= record.expires_at {
+            return Err(EndpointError::invalid_grant("code_expired"));
+        }
+        if record.redirect_uri != redirect_uri {
+            return Err(EndpointError::invalid_grant("redirect_uri_mismatch"));
+        }
+        match (&record.code_challenge, form.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) => {
+                let Some(computed) = crate::pkce_s256_challenge(verifier) else {
+                    return Err(EndpointError::invalid_grant("malformed_code_verifier"));
+                };
+                if !auth_core::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
+                    return Err(EndpointError::invalid_grant("code_verifier_mismatch"));
+                }
+            }
+            (Some(_), None) => {
+                return Err(EndpointError::invalid_grant("missing_code_verifier"));
+            }
+            // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt; and
+            // this service requires PKCE for every code anyway.
+            (None, _) => return Err(EndpointError::invalid_grant("code_without_challenge")),
+        }
+        audit.subject = Some(format!("{} for {}", client.id, record.subject));
+        // The client's scopes may have been reduced since the consent.
+        let scopes = record.scopes.intersection(&client.scopes);
+        let access = self
+            .issue_access(
+                &client.id,
+                &record.subject,
+                &scopes,
+                &record.audience,
+                Some(&record.family_id),
+            )
+            .await?;
+        audit.key_id = Some(access.id.clone());
+        let refresh = if client.grants.contains(&GrantType::RefreshToken) {
+            let grant = Grant {
+                client_id: &client.id,
+                subject: &record.subject,
+                family_scopes: &scopes,
+                audience: &record.audience,
+                first_party: false,
+            };
+            let family_expires_at = self.inner.clock.now() + self.inner.family_lifetime;
+            Some(
+                self.issue_refresh(&grant, &record.family_id, &access, family_expires_at)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        // Recorded after everything is issued: a replay that raced this redemption (and so
+        // found nothing to revoke yet) is seen here, and what was just issued is revoked —
+        // the same end as a replay after the answer: the first use answered, its tokens dead.
+        let alone = self
+            .inner
+            .codes
+            .attach_access_token(&hash, &access.id, access.expires_at)
+            .await
+            .map_err(unavailable("code_store_unavailable"))?;
+        if !alone {
+            self.revoke_family(&record.family_id).await?;
+            self.inner
+                .revocations
+                .revoke(&access.id, access.expires_at)
+                .await
+                .map_err(unavailable("revocation_store_unavailable"))?;
+            tracing::warn!(
+                target: "auth_oauth2",
+                family = record.family_id,
+                "authorization code replayed during its redemption: its tokens are revoked"
+            );
+        }
+        let mut body = oauth_response(&access, &scopes, refresh.as_deref());
+        if scopes.contains("openid") {
+            body["id_token"] = json!(self.id_token(&client.id, &record)?);
+        }
+        Ok(body)
+    }
+
+    /// An OpenID Connect ID token (OIDC Core §2, "light": no userinfo, no claims beyond
+    /// these): `iss`, `sub`, `aud` (the client), `iat`, `exp`, `nonce` when the
+    /// authorization request had one, signed like the access tokens (`typ` `JWT`).
+    fn id_token(
+        &self,
+        client_id: &str,
+        record: &super::code::AuthorizationCodeRecord,
+    ) -> Result<String, EndpointError> {
+        let failed = |error: auth_jwt::KeyError| {
+            tracing::error!(target: "auth_oauth2", %error, "could not sign an ID token");
+            EndpointError::server_error("signing_failed")
+        };
+        let issuer = auth_jwt::Issuer::builder(self.inner.keys.clone())
+            .issuer(self.inner.issuer.clone())
+            .audience(client_id)
+            .ttl(self.inner.access_ttl)
+            .clock(std::sync::Arc::clone(&self.inner.clock))
+            .build()
+            .map_err(failed)?;
+        let mut claims = serde_json::Map::new();
+        claims.insert("azp".into(), json!(client_id));
+        if let Some(nonce) = &record.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        issuer.issue(&record.subject, &claims).map_err(failed)
     }
 
     /// Issues an access token for `audience` in its configured format.

@@ -2,6 +2,8 @@
 //! an introspection endpoint, RFC 8414 metadata and a JWKS.
 
 mod authorization;
+#[cfg(feature = "server")]
+mod authorize;
 mod introspection;
 #[cfg(feature = "jwt")]
 mod resource_jwt;

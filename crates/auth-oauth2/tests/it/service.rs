@@ -364,11 +364,7 @@ async fn the_password_grant_and_other_grants_are_unsupported() {
         .await;
     assert_eq!(error(&password), (400, "unsupported_grant_type".into()));
     assert!(password.body().contains("RFC 9700"));
-    for grant in [
-        "authorization_code",
-        "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        "implicit",
-    ] {
+    for grant in ["urn:ietf:params:oauth:grant-type:jwt-bearer", "implicit"] {
         let response = f
             .token(Call::post("/token", &form(&[("grant_type", grant)])).basic("svc", &f.svc))
             .await;
@@ -380,7 +376,11 @@ async fn the_password_grant_and_other_grants_are_unsupported() {
     }
     let missing = f.token(Call::post("/token", "").basic("svc", &f.svc)).await;
     assert_eq!(error(&missing), (400, "invalid_request".into()));
-    // A grant the client was not given.
+    // Grants the client was not given.
+    let code = f
+        .token(Call::post("/token", "grant_type=authorization_code&code=x").basic("svc", &f.svc))
+        .await;
+    assert_eq!(error(&code), (400, "unauthorized_client".into()));
     let not_allowed = f
         .token(
             Call::post("/token", "grant_type=refresh_token&refresh_token=x").basic("svc", &f.svc),
@@ -848,12 +848,19 @@ async fn metadata_and_jwks_describe_the_service() {
     assert_eq!(doc["jwks_uri"], "https://id.example/.well-known/jwks.json");
     assert_eq!(
         doc["grant_types_supported"],
-        json!(["client_credentials", "refresh_token"])
+        json!(["authorization_code", "client_credentials", "refresh_token"])
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    assert_eq!(
+        doc["authorization_endpoint"],
+        "https://id.example/authorize"
+    );
+    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     let jwks = f.service.jwks().json();
     assert_eq!(jwks["keys"][0]["kid"], "as-1");
     assert!(jwks["keys"][0].get("d").is_none(), "public half only");

@@ -28,7 +28,7 @@ struct Live {
 }
 
 /// Serves `service`'s endpoints on `listener` (plain HTTP on loopback).
-fn serve(listener: TcpListener, service: TokenService) {
+pub(crate) fn serve(listener: TcpListener, service: TokenService) {
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, peer)) = listener.accept().await else {
@@ -52,6 +52,10 @@ fn serve(listener: TcpListener, service: TokenService) {
                     .with_peer(Some(peer));
                 let paths = service.paths();
                 let response = match (request.method.as_str(), request.path.as_str()) {
+                    (_, p) if p == service.authorization_path() => {
+                        // The part-1 client test drives the authorization endpoint itself.
+                        return;
+                    }
                     (_, p) if p == paths.token => service.token(&auth_request).await,
                     (_, p) if p == paths.introspection => service.introspect(&auth_request).await,
                     (_, p) if p == paths.revocation => service.revoke(&auth_request).await,
