@@ -56,10 +56,42 @@ impl Service {
     }
 }
 
+/// Why the browser test cannot run here (Chromium, node, playwright-core), if it cannot.
+fn browser_missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Some(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        ));
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Some("no node on PATH".into());
+    }
+    let modules = crate::util::root().join("tests/browser/node_modules/playwright-core");
+    if !modules.exists() {
+        return Some("playwright-core not installed (cd tests/browser && npm ci)".into());
+    }
+    None
+}
+
 /// Prints what each service's suites will do; returns the unreachable services' reasons.
 pub(crate) fn report() -> Vec<String> {
     println!("== service-backed suites");
     let mut down = Vec::new();
+    match browser_missing() {
+        None => println!(
+            "  {:<9} chromium and playwright-core present; will run: browser",
+            "browser"
+        ),
+        Some(why) => {
+            println!("  {:<9} {why}; will SKIP: browser", "browser");
+            down.push(format!("browser: {why}"));
+        }
+    }
     for service in &SERVICES {
         let suites = if service.suites.is_empty() {
             "no suites yet".to_owned()

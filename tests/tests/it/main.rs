@@ -2,6 +2,7 @@
 
 mod apikey;
 mod basic;
+mod browser;
 mod demo;
 mod foundation;
 mod hmac;
