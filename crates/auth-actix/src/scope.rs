@@ -99,14 +99,12 @@ where
         Box::pin(async move {
             let verdict = {
                 let extensions = req.extensions();
-                let challenges = extensions
-                    .get::<AuthChallenges>()
-                    .map(|c| c.0.to_vec())
-                    .unwrap_or_default();
+                // Borrowed: the challenges are copied only into a refusal.
+                let challenges: &[_] = extensions.get::<AuthChallenges>().map_or(&[], |c| &c.0[..]);
                 match extensions.get::<Principal>() {
-                    Some(principal) => check_scopes(principal, &required, &challenges)
+                    Some(principal) => check_scopes(principal, &required, challenges)
                         .map_err(|r| (principal.scheme(), r)),
-                    None => Err((Scheme::ANY, Rejection::unauthenticated(challenges))),
+                    None => Err((Scheme::ANY, Rejection::unauthenticated(challenges.to_vec()))),
                 }
             };
             match verdict {
