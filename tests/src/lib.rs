@@ -1,11 +1,15 @@
 //! Support for the cross-crate tests: a [`TestApp`] that runs a real actix-web server on
-//! `127.0.0.1:0`, a capture of every log line ([`LogCapture`]), test authenticators
+//! `127.0.0.1:0`, a capture of every log line ([`LogCapture`]), the [leak watch](leaks)
+//! that fails a test whose credentials reach a log or an error response, test authenticators
 //! ([`fixtures`]) and the service-backed suites' set-up ([`services`]).
 
 #![forbid(unsafe_code)]
 
 pub mod fixtures;
+pub mod leaks;
 pub mod logs;
+pub mod oauth_harness;
+pub mod oauth_store_support;
 pub mod redis_support;
 pub mod services;
 pub mod sql_support;
@@ -32,6 +36,7 @@ pub struct TestApp {
     /// A client with a request timeout of [`REQUEST_TIMEOUT`].
     pub client: reqwest::Client,
     handle: ServerHandle,
+    mark: leaks::Mark,
 }
 
 impl TestApp {
@@ -52,7 +57,9 @@ impl TestApp {
                 InitError = (),
             > + 'static,
     {
-        let server = HttpServer::new(factory)
+        LogCapture::install();
+        let mark = leaks::mark();
+        let server = HttpServer::new(move || factory().wrap(leaks::Watch))
             .workers(1)
             .disable_signals()
             .shutdown_timeout(1)
@@ -66,6 +73,7 @@ impl TestApp {
             addr,
             client: client(),
             handle,
+            mark,
         }
     }
 
@@ -87,9 +95,15 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the server, then runs the [leak check](leaks) over what it logged and answered:
+    /// a credential in a log line or an error response fails the test.
     fn drop(&mut self) {
         let handle = self.handle.clone();
         actix_web::rt::spawn(async move { handle.stop(false).await });
+        if !std::thread::panicking() {
+            let leaks = leaks::check_since(self.mark);
+            assert!(leaks.is_empty(), "{}", leaks::report(&leaks));
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! One global subscriber serves the whole test binary (server workers run on their own
 //! threads, so a thread-local subscriber would miss their events). Tests share it; each one
-//! finds its own events by something unique to it, such as the request path.
+//! finds its own events by something unique to it, such as the request path. Every
+//! [`TestApp`](crate::TestApp) installs it, so the whole end-to-end suite runs with audit and
+//! debug logging captured, and the [leak watch](crate::leaks) searches it.
 
 use std::io;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -63,6 +65,29 @@ impl LogCapture {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// How many lines have been captured so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether nothing has been captured yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The lines captured from index `start` on (a [`leaks::Mark`](crate::leaks::Mark)
+    /// remembers one).
+    #[must_use]
+    pub fn lines_from(&self, start: usize) -> Vec<String> {
+        let lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        lines.get(start..).unwrap_or_default().to_vec()
     }
 
     /// The audit events (target `auth::audit`) whose `path` field is `path`, as their JSON

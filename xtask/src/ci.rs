@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: the gate `.ci/run` runs.
 
 use crate::util::{Steps, cargo, exec};
-use crate::{fuzz, services, test};
+use crate::{deny, fuzz, interop, services, test};
 
 fn fmt() -> Result<(), String> {
     exec(cargo().args(["fmt", "--all", "--check"]))
@@ -55,6 +55,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         steps.step("fmt --check", fmt)?;
         steps.step("clippy -D warnings", clippy)?;
         steps.step("doc -D warnings", doc)?;
+        if deny::installed() {
+            steps.step("cargo deny (offline)", deny::check)?;
+            steps.skipped(
+                "cargo deny advisories",
+                "need the network (RustSec database)",
+            );
+        } else {
+            println!("\ncargo deny: skipped: {}", deny::NOT_INSTALLED);
+            steps.skipped("cargo deny", deny::NOT_INSTALLED);
+        }
         steps.step("services reachable", || {
             let down = services::report();
             if down.is_empty() {
@@ -77,6 +87,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "--examples",
             ]))
         })?;
+        interop::steps_run(&mut steps)?;
         match fuzz::targets() {
             targets if targets.is_empty() => {
                 steps.skipped("fuzz smoke", "no fuzz targets yet (fuzz/ does not exist)");

@@ -7,7 +7,9 @@
 mod bench;
 mod ci;
 mod demo;
+mod deny;
 mod fuzz;
+mod interop;
 mod services;
 mod test;
 mod util;
@@ -24,11 +26,22 @@ COMMANDS:
     test     run every test; service-backed suites run when their service answers and are
              listed as skipped (with the reason) when it does not
     ci       the gate: fmt check, clippy -D warnings, docs -D warnings, every test with the
-             service-backed suites required, examples built, fuzz smoke run
+             service-backed suites required, examples built, interop, fuzz smoke run
     lint     fmt check, clippy -D warnings and docs -D warnings only
     demo     run the demo server (arguments after `--` go to it: cargo xtask demo -- --help)
-    bench    run the criterion benchmarks (arguments after `--` go to criterion)
-    fuzz     run each fuzz target briefly (needs cargo-fuzz)
+    bench    run the criterion benchmarks (arguments after `--` go to criterion), then write
+             their medians into BENCHMARKS.md
+             --e2e [--duration S] [--runs N] [--connections 2,64,512] [--workers N]
+                   [--fill N] [--memory-count N] [--routes a,b]: the end-to-end load run
+                   (release bench server + wrk; `sudo apt-get install wrk`), writes
+                   BENCHMARKS.md and bench/results/latest.{json,svg}
+    fuzz     build the libFuzzer targets under fuzz/ (stable Rust, no cargo-fuzz) and run each
+             [--secs N] seconds (default 60; --smoke: 3, as ci does) or only [TARGET]; seeds
+             from fuzz/seeds/, grown corpus in fuzz/target/corpus/, crashes in fuzz/artifacts/
+    interop  our crates and the demo against real peers (Node.js + npm): the article's axios
+             snippets, node jsonwebtoken, oidc-provider, openid-client (npm ci in tests/interop)
+    deny     the dependency policy (deny.toml): licences, bans, sources, offline (needs
+             cargo-deny; advisories need the network and are not checked)
     help     print this help
 
 ENVIRONMENT:
@@ -47,6 +60,8 @@ fn main() -> ExitCode {
         "demo" => demo::run(&rest),
         "bench" => bench::run(&rest),
         "fuzz" => fuzz::run(&rest),
+        "deny" => deny::run(&rest),
+        "interop" => interop::run(&rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

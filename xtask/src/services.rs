@@ -21,13 +21,22 @@ pub(crate) const SERVICES: [Service; 2] = [
         name: "redis",
         env: "AUTH_TEST_REDIS_URL",
         default_url: "redis://127.0.0.1:6379",
-        suites: &["redis_stores::{throttle, revocation, nonce, session, timeouts}"],
+        suites: &[
+            "redis_stores::{throttle, revocation, nonce, session, timeouts}",
+            "scale_out",
+            "authctl session",
+        ],
     },
     Service {
         name: "postgres",
         env: "AUTH_TEST_POSTGRES_URL",
         default_url: "postgres://postgres@127.0.0.1:5432/test",
-        suites: &["sql_stores::postgres"],
+        suites: &[
+            "sql_stores::postgres",
+            "oauth_sql_stores::postgres",
+            "scale_out",
+            "authctl apikey/user/oauth (postgres)",
+        ],
     },
 ];
 

@@ -271,6 +271,10 @@ impl Throttle for MemoryThrottle {
     async fn retry_after(&self, key: &ThrottleKey) -> Result<Option<Duration>, ThrottleError> {
         let now = self.clock.now();
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // No failure recorded anywhere (the usual case): no key to build.
+        if entries.is_empty() {
+            return Ok(None);
+        }
         Ok(entries
             .get(&key.storage_key())
             .filter(|e| !self.is_forgotten(e, now))
@@ -298,10 +302,11 @@ impl Throttle for MemoryThrottle {
     }
 
     async fn reset(&self, key: &ThrottleKey) -> Result<(), ThrottleError> {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key.storage_key());
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every success resets; with nothing recorded there is no key to build.
+        if !entries.is_empty() {
+            entries.remove(&key.storage_key());
+        }
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::keys::{Key, KeySet, parse_alg};
 use crate::revocation::RevocationStore;
-use crate::token::{b64_decode, parse_object, split};
+use crate::token::{HeaderValue, b64_decode, parse_header, parse_object, split};
 use crate::{KeyError, VerifyError};
 
 /// Where a [`Verifier`] finds the key for a token.
@@ -255,22 +255,23 @@ impl Verifier {
             return Err(VerifyError::TooLarge);
         }
         let parts = split(token)?;
-        let header = parse_object(&b64_decode(parts.header, "header")?, "header")?;
+        let header_bytes = b64_decode(parts.header, "header")?;
+        let header = parse_header(&header_bytes)?;
 
-        let alg = match header.get("alg") {
-            Some(Value::String(name)) => parse_alg(name).ok_or(VerifyError::Algorithm)?,
+        let alg = match &header.alg {
+            Some(HeaderValue::Str(name)) => parse_alg(name).ok_or(VerifyError::Algorithm)?,
             _ => return Err(VerifyError::Algorithm),
         };
-        if header.contains_key("crit") {
+        if header.crit {
             return Err(VerifyError::Crit);
         }
-        let typ = match header.get("typ") {
+        let typ = match &header.typ {
             None => None,
-            Some(Value::String(typ)) => Some(typ.clone()),
-            Some(_) => return Err(VerifyError::Typ),
+            Some(HeaderValue::Str(typ)) => Some(&**typ),
+            Some(HeaderValue::Other) => return Err(VerifyError::Typ),
         };
         if let Some(required) = &policy.typ {
-            let matches = typ.as_deref().is_some_and(|typ| {
+            let matches = typ.is_some_and(|typ| {
                 let typ = typ
                     .strip_prefix("application/")
                     .or_else(|| typ.strip_prefix("APPLICATION/"))
@@ -281,10 +282,10 @@ impl Verifier {
                 return Err(VerifyError::Typ);
             }
         }
-        let kid = match header.get("kid") {
+        let kid = match &header.kid {
             None => None,
-            Some(Value::String(kid)) => Some(kid.as_str()),
-            Some(_) => return Err(VerifyError::UnknownKey),
+            Some(HeaderValue::Str(kid)) => Some(&**kid),
+            Some(HeaderValue::Other) => return Err(VerifyError::UnknownKey),
         };
         let key = self.keys.key(kid).await?.ok_or(VerifyError::UnknownKey)?;
         if key.alg() != alg {
@@ -301,7 +302,7 @@ impl Verifier {
             TokenHeader {
                 alg,
                 kid: kid.map(str::to_owned),
-                typ,
+                typ: typ.map(str::to_owned),
             },
             registered,
             claims,

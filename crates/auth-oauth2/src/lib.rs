@@ -26,6 +26,7 @@
 //! | `ClientRegistry`, `MemoryClientRegistry`, `ClientConfig` (feature `server`) | registered clients: hashed secrets (or public clients), grants, scopes, audiences, redirect URIs |
 //! | `RefreshTokenStore`, `AccessTokenStore` and their memory stores (feature `server`) | issued refresh and opaque access tokens, stored by SHA-256 |
 //! | `PasswordCheck`, `UserTokens` (feature `server`) | the first-party login: the application's own users get bearer tokens |
+//! | `SqlClientRegistry`, `SqlRefreshTokenStore`, `SqlAccessTokenStore`, `SqlAuthorizationCodeStore`, `SqlConsentStore` (features `sqlite`, `postgres`) | the same stores in SQLite or PostgreSQL (sqlx): only hashes, atomic rotation and code use, expired rows swept, migrations on request; `SqlClientRegistry` has the operator's methods (`register`, `list`, `rotate_secret`, `disable`, `remove`) |
 //!
 //! # Feature flags
 //!
@@ -33,6 +34,8 @@
 //! |---|---|---|
 //! | `jwt` | JWT access tokens (RFC 9068) in the resource server, verified by `auth-jwt` with keys from the issuer's metadata and JWKS | yes |
 //! | `server` | the token service (implies `jwt`): token, introspection, revocation, metadata and JWKS endpoints as framework-free logic; client registry; refresh-token families | no |
+//! | `sqlite` | the token service's stores in SQLite (sqlx), with their migrations (implies `server`; turns on `auth-core/sqlite`) | no |
+//! | `postgres` | the same in PostgreSQL, shared by every instance (implies `server`; turns on `auth-core/postgres`) | no |
 //!
 //! Without `jwt` the resource server validates opaque tokens by introspection only.
 //!
@@ -327,6 +330,11 @@ pub use server::{
     MemoryClientRegistry, MemoryConsentStore, MemoryRefreshTokenStore, PasswordCheck,
     RefreshTokenRecord, RefreshTokenStore, SecretHash, StoreError, TokenHash, TokenService,
     TokenServiceBuilder, UserTokens, generate_client_secret, redirect_uri_matches,
+};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use server::{
+    ClientAdminError, ClientInfo, SqlAccessTokenStore, SqlAuthorizationCodeStore,
+    SqlClientRegistry, SqlConsentStore, SqlRefreshTokenStore, SqlStoreError,
 };
 pub use source::{RequestBuilderExt, TokenSource, TokenSourceBuilder};
 pub use token::{AccessToken, LenientTokenResponse, TokenSet};

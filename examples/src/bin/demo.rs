@@ -18,9 +18,36 @@ OPTIONS:
     --credentials FILE    write every generated credential to FILE (JSON, mode 0600)
     --tls                 serve HTTPS with a self-signed certificate generated at start
                           (written beside FILE, or to the temp dir)
+    --database URL        users, API keys, OAuth clients/tokens/codes/consents:
+                          sqlite:PATH or postgres://USER:PW@HOST/DB
+                          [default: sqlite:auth-rs-demo/demo.db, created with its
+                          directory; migrations run on every start]
+    --database-schema S   PostgreSQL schema for the tables (it must exist)
+                          [default: the connection's search_path]
+    --redis URL           sessions, HMAC nonces, JWT revocations and failed-attempt
+                          throttles in Redis (redis://[:PW@]HOST:PORT/DB), shared by every
+                          instance using it [default: this process's memory, not shared]
+    --redis-namespace P   prefix of every Redis key [default: auth-rs-demo:]
+    --state FILE          the secrets every instance must share: cookie keys, JWT and
+                          OAuth signing keys, HMAC secrets, the demo user's password and
+                          API key. Created with fresh secrets (mode 0600) when missing,
+                          loaded otherwise; refused if other users can read it
+                          [default: auth-rs-demo/state.json]
+    --public-url URL      the origin clients use (a load balancer's): the OAuth issuer
+                          [default: the --listen address's origin]
     -h, --help            print this help
 
-Audit events go to stderr (RUST_LOG to filter, e.g. RUST_LOG=auth::audit=info).
+MANY INSTANCES (see docs/scaling-out.md):
+    Give every instance the same --state FILE (copy it, mode 0600, or share the path),
+    --database postgres://..., --redis redis://... and --public-url; then any instance
+    accepts what another issued, and a logout, revocation or used nonce on one holds on
+    all. Instances may start at once: the first to find no state file creates it, the
+    others load it; migrations and seeding are safe to run concurrently.
+
+Misconfiguration (a bad URL, an unreachable database or Redis, a failed migration, an
+unreadable state file) stops the demo at start with a message; no secret and no URL
+password is ever logged. Audit events go to stderr (RUST_LOG to filter, e.g.
+RUST_LOG=auth::audit=info).
 ";
 
 fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
@@ -35,6 +62,14 @@ fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
             }
             Long("credentials") => config.credentials = Some(PathBuf::from(parser.value()?)),
             Long("tls") => config.tls = true,
+            Long("database") => config.database = parser.value()?.string()?,
+            Long("database-schema") => {
+                config.database_schema = Some(parser.value()?.string()?);
+            }
+            Long("redis") => config.redis = Some(parser.value()?.string()?),
+            Long("redis-namespace") => config.redis_namespace = parser.value()?.string()?,
+            Long("state") => config.state = PathBuf::from(parser.value()?),
+            Long("public-url") => config.public_url = Some(parser.value()?.string()?),
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }

@@ -3,21 +3,23 @@
 //! The user is the article's `myUser` / `myPassword`, so its axios snippet works unchanged
 //! but for the URL. That password is public, so it is used only when the demo listens on a
 //! loopback address; on any other address the demo generates a random password instead
-//! (printed, and written to the credentials file).
+//! (printed, and written to the credentials file). The password comes from the state file,
+//! so every instance of a deployment agrees on it; the user lives in the database, seeded
+//! on every start (idempotently: an existing user whose hash already matches is left
+//! alone). Failed attempts go to the shared throttle (Redis with `--redis`).
 
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use auth_actix::Authenticated;
-use auth_actix::basic::{
-    self, Argon2Hasher, BasicAuthenticator, BasicCredentials, BasicUser, MemoryUserStore,
-};
+use auth_actix::basic::{self, Argon2Hasher, BasicAuthenticator, BasicCredentials, BasicUser};
+use auth_basic::{PasswordHasher, SqlUserStore, UserStore, Verification};
 use serde_json::json;
 
-use super::{DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
+use super::{Context, DemoError, RouteInfo, SchemePart};
 
 const USERNAME: &str = "myUser";
-const ARTICLE_PASSWORD: &str = "myPassword";
+const SCOPES: &str = "profile:read";
 
 async fn protected(user: Authenticated) -> HttpResponse {
     let username = user
@@ -31,40 +33,51 @@ async fn protected(user: Authenticated) -> HttpResponse {
     }))
 }
 
-/// The demo's users: `myUser` with the article's password on loopback, a generated one
-/// elsewhere. Shared by the Basic routes and the session login.
+/// The demo's users: `myUser` with the password of the state file. Shared by the Basic
+/// routes, the session login and the OAuth login.
 pub(crate) struct DemoUsers {
-    pub(crate) store: Arc<MemoryUserStore>,
+    pub(crate) store: Arc<SqlUserStore>,
     pub(crate) username: &'static str,
     pub(crate) password: String,
 }
 
-pub(crate) fn demo_users(config: &DemoConfig) -> Result<DemoUsers, DemoError> {
-    let password = if config.listen.ip().is_loopback() {
-        ARTICLE_PASSWORD.to_owned()
-    } else {
-        random_token(24)
+/// Seeds `myUser` into the database: added when missing, its password reset when the
+/// stored hash does not match the state file's (a new state file), otherwise untouched.
+/// Two instances seeding at once both write the same user (an upsert).
+pub(crate) async fn demo_users(ctx: &Context) -> Result<DemoUsers, DemoError> {
+    let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
+        scheme: "basic",
+        message: e.to_string(),
     };
-    let store = Arc::new(MemoryUserStore::new());
-    store
-        .add_user(
-            &Argon2Hasher::default(),
-            USERNAME,
-            &password,
-            "profile:read",
-        )
-        .map_err(|e| DemoError::Scheme {
-            scheme: "basic",
-            message: e.to_string(),
-        })?;
+    let store = ctx.stores.users.clone();
+    let password = ctx.state.basic_password.clone();
+    let hasher = Argon2Hasher::default();
+    match store.find(USERNAME).await.map_err(|e| failed(&e))? {
+        None => store
+            .add_user(&hasher, USERNAME, &password, SCOPES)
+            .await
+            .map_err(|e| failed(&e))?,
+        Some(user) => {
+            let matches = matches!(
+                hasher.verify(password.as_bytes(), &user.password_hash),
+                Ok(Verification::Valid { .. })
+            );
+            if !matches {
+                store
+                    .set_password(&hasher, USERNAME, &password)
+                    .await
+                    .map_err(|e| failed(&e))?;
+            }
+        }
+    }
     Ok(DemoUsers {
-        store,
+        store: Arc::new(store),
         username: USERNAME,
         password,
     })
 }
 
-pub(crate) async fn setup(users: &DemoUsers) -> Result<SchemePart, DemoError> {
+pub(crate) async fn setup(ctx: &Context, users: &DemoUsers) -> Result<SchemePart, DemoError> {
     let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
         scheme: "basic",
         message: e.to_string(),
@@ -72,6 +85,8 @@ pub(crate) async fn setup(users: &DemoUsers) -> Result<SchemePart, DemoError> {
     let password = users.password.clone();
     let authenticator = BasicAuthenticator::builder(users.store.clone())
         .realm("auth-rs demo")
+        .throttle(ctx.stores.throttle()?)
+        .clock(ctx.stores.clock())
         .build()
         .map_err(|e| failed(&e))?;
     let auth = basic::middleware(authenticator);

@@ -10,7 +10,10 @@
 //!   `insecure_allow_untimestamped_replayable_signatures` (a demo of the article's form, not
 //!   a recommendation); the timestamped form `t=<unix>,v1=<hex>` is accepted too.
 //!
-//! Both secrets are generated at start and written to the credentials file under `hmac`.
+//! Both secrets come from the state file (every instance of a deployment shares them) and
+//! are written to the credentials file under `hmac`. The nonces of `/hmac/orders` go to
+//! Redis with `--redis`, so a signed request accepted by one instance is refused as a
+//! replay by every other; without it they stay in this process's memory.
 
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use auth_actix::hmac::{
 };
 use serde_json::{Value, json};
 
-use super::{DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
+use super::{Context, DemoError, RouteInfo, SchemePart};
 
 const KEY_ID: &str = "demo-client";
 const WEBHOOK_KEY_ID: &str = "demo-webhook";
@@ -73,14 +76,14 @@ async fn webhook(user: Authenticated, body: web::Bytes) -> HttpResponse {
     }))
 }
 
-pub(crate) async fn setup(_config: &DemoConfig) -> Result<SchemePart, DemoError> {
+pub(crate) async fn setup(ctx: &Context) -> Result<SchemePart, DemoError> {
     let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
         scheme: "hmac",
         message: e.to_string(),
     };
     // 43 characters from [A-Za-z0-9]: about 256 bits, used as their UTF-8 bytes.
-    let secret = random_token(43);
-    let webhook_secret = random_token(43);
+    let secret = ctx.state.hmac_secret.clone();
+    let webhook_secret = ctx.state.hmac_webhook_secret.clone();
 
     let keys = Arc::new(MemoryKeyStore::new());
     keys.insert(
@@ -88,7 +91,11 @@ pub(crate) async fn setup(_config: &DemoConfig) -> Result<SchemePart, DemoError>
             .map_err(|e| failed(&e))?
             .with_scopes("orders:write".parse().map_err(|e| failed(&e))?),
     );
-    let verifier = Verifier::builder(keys).build().map_err(|e| failed(&e))?;
+    let verifier = Verifier::builder(keys)
+        .nonce_store(ctx.stores.nonces())
+        .clock(ctx.stores.clock())
+        .build()
+        .map_err(|e| failed(&e))?;
     let signed =
         auth_actix::Authenticate::new(hmac::HmacAuthenticator::new(verifier).with_realm(REALM));
 
@@ -103,6 +110,7 @@ pub(crate) async fn setup(_config: &DemoConfig) -> Result<SchemePart, DemoError>
             .map_err(|e| failed(&e))?,
         )
         .header(WEBHOOK_HEADER)
+        .clock(ctx.stores.clock())
         .insecure_allow_untimestamped_replayable_signatures()
         .build()
         .map_err(|e| failed(&e))?;

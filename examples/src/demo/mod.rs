@@ -8,6 +8,22 @@
 //! Plain HTTP is allowed only from loopback clients (the demo is a local tool); with
 //! `--tls` it serves HTTPS with a self-signed certificate generated at start and written
 //! beside the credentials file.
+//!
+//! # State, and running many instances
+//!
+//! - Users, API keys (hashes) and the OAuth token service's clients, tokens, codes and
+//!   consents live in the database ([`DemoConfig::database`]): a SQLite file by default
+//!   (created, with its migrations run, on start), or PostgreSQL.
+//! - Sessions, HMAC nonces, JWT revocations and failed-attempt throttles live in Redis
+//!   ([`DemoConfig::redis`]), or in this process's memory without it (the banner says so).
+//! - The secrets the instances of one deployment must share (cookie keys, signing keys,
+//!   HMAC secrets, the demo user's password and API key) live in the state file
+//!   ([`DemoConfig::state`]): created (mode 0600) by the first instance, loaded by the
+//!   others. The demo user and key are seeded into the database on every start,
+//!   idempotently.
+//!
+//! Instances started from the same state file, database and Redis are interchangeable
+//! behind a load balancer: see `docs/scaling-out.md`.
 
 mod apikey;
 mod basic;
@@ -15,6 +31,8 @@ mod hmac;
 mod jwt;
 mod oauth2;
 mod session;
+mod state;
+mod stores;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -28,8 +46,15 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_actix::RequireHttps;
 use serde_json::{Value, json};
 
+/// The default database: a SQLite file in `auth-rs-demo/` under the working directory.
+pub const DEFAULT_DATABASE: &str = "sqlite:auth-rs-demo/demo.db";
+/// The default state file, beside the default database.
+pub const DEFAULT_STATE: &str = "auth-rs-demo/state.json";
+/// The default Redis key namespace.
+pub const DEFAULT_REDIS_NAMESPACE: &str = "auth-rs-demo:";
+
 /// How to run the demo.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoConfig {
     /// Address to listen on (default `127.0.0.1:8080`; port 0 picks a free port).
     pub listen: SocketAddr,
@@ -37,6 +62,28 @@ pub struct DemoConfig {
     pub credentials: Option<PathBuf>,
     /// Serve HTTPS with a self-signed certificate generated at start.
     pub tls: bool,
+    /// Where users, API keys and the OAuth token service's clients, tokens, codes and
+    /// consents live: a `sqlite:` URL (the file and its directory are
+    /// created when missing) or a `postgres://` URL (default [`DEFAULT_DATABASE`]). The
+    /// migrations run on start.
+    pub database: String,
+    /// The PostgreSQL schema for the tables (default: the connection's `search_path`). It
+    /// must exist.
+    pub database_schema: Option<String>,
+    /// Redis for sessions, HMAC nonces, JWT revocations and throttles (`redis://…`); `None`
+    /// keeps them in this process's memory.
+    pub redis: Option<String>,
+    /// The prefix of every Redis key (default [`DEFAULT_REDIS_NAMESPACE`]).
+    pub redis_namespace: String,
+    /// The state file holding the secrets every instance must share (default
+    /// [`DEFAULT_STATE`]); created with fresh secrets (mode 0600) when missing.
+    pub state: PathBuf,
+    /// The origin clients use (the load balancer's, e.g. `https://api.example.com`): the
+    /// OAuth issuer. Default: the listen address's own origin.
+    pub public_url: Option<String>,
+    /// The clock every store, issuer and verifier reads (default: the system clock; tests
+    /// give a `ManualClock`, as they would to two processes whose clocks agree).
+    pub clock: auth_core::SharedClock,
 }
 
 impl Default for DemoConfig {
@@ -45,7 +92,46 @@ impl Default for DemoConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             credentials: None,
             tls: false,
+            database: DEFAULT_DATABASE.to_owned(),
+            database_schema: None,
+            redis: None,
+            redis_namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
+            state: PathBuf::from(DEFAULT_STATE),
+            public_url: None,
+            clock: auth_core::SystemClock::shared(),
         }
+    }
+}
+
+impl DemoConfig {
+    /// The default configuration with the database (`demo.db`) and the state file
+    /// (`state.json`) in `dir`: what tests and embedders use to keep the demo's files in a
+    /// directory of their own.
+    #[must_use]
+    pub fn in_dir(dir: impl AsRef<Path>) -> Self {
+        let dir = dir.as_ref();
+        Self {
+            database: format!("sqlite:{}", dir.join("demo.db").display()),
+            state: dir.join("state.json"),
+            ..Self::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for DemoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // URLs may hold passwords.
+        f.debug_struct("DemoConfig")
+            .field("listen", &self.listen)
+            .field("credentials", &self.credentials)
+            .field("tls", &self.tls)
+            .field("database", &stores::redact_url(&self.database))
+            .field("database_schema", &self.database_schema)
+            .field("redis", &self.redis.as_deref().map(stores::redact_url))
+            .field("redis_namespace", &self.redis_namespace)
+            .field("state", &self.state)
+            .field("public_url", &self.public_url)
+            .finish()
     }
 }
 
@@ -108,6 +194,17 @@ pub enum DemoError {
     /// The TLS certificate could not be made or loaded.
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    /// The database or Redis is misconfigured or unreachable, or a migration failed.
+    #[error("{store}: {message}")]
+    Store {
+        /// `"database"` or `"redis"`.
+        store: &'static str,
+        /// What went wrong (never a URL's password).
+        message: String,
+    },
+    /// The state file cannot be read, written or used.
+    #[error("state file {0}")]
+    State(String),
     /// A scheme could not set up its demo credentials.
     #[error("{scheme} set-up failed: {message}")]
     Scheme {
@@ -193,17 +290,42 @@ async fn health() -> HttpResponse {
 }
 
 /// Every scheme's part of the demo, in the order they are mounted.
-async fn scheme_parts(config: &DemoConfig) -> Result<Vec<SchemePart>, DemoError> {
+async fn scheme_parts(config: &DemoConfig, ctx: &Context) -> Result<Vec<SchemePart>, DemoError> {
     // Each scheme adds its module (`demo/<scheme>.rs`) and one line here.
-    let users = basic::demo_users(config)?;
+    let users = basic::demo_users(ctx).await?;
     Ok(vec![
-        basic::setup(&users).await?,
-        apikey::setup().await?,
-        jwt::setup().await?,
-        session::setup(config, &users).await?,
-        hmac::setup(config).await?,
-        oauth2::setup(config, &users).await?,
+        basic::setup(ctx, &users).await?,
+        apikey::setup(ctx).await?,
+        jwt::setup(ctx).await?,
+        session::setup(config, ctx, &users).await?,
+        hmac::setup(ctx).await?,
+        oauth2::setup(config, ctx, &users).await?,
     ])
+}
+
+/// What every scheme part builds on: the stores and the shared secrets.
+pub(crate) struct Context {
+    pub(crate) stores: stores::Stores,
+    pub(crate) state: state::DemoState,
+}
+
+impl Context {
+    async fn new(config: &DemoConfig) -> Result<(Self, Vec<String>), DemoError> {
+        let loopback = config.listen.ip().is_loopback();
+        // The stores first: a misconfigured one fails the start before a state file is made.
+        let stores = stores::Stores::connect(config).await?;
+        let (state, origin) = state::DemoState::load_or_create(&config.state, loopback)?;
+        let mut banner = stores.banner(config);
+        banner.push(format!(
+            "state: {} {} (the secrets every instance shares; keep it private)",
+            config.state.display(),
+            match origin {
+                state::Origin::Created => "created",
+                state::Origin::Loaded => "loaded",
+            }
+        ));
+        Ok((Self { stores, state }, banner))
+    }
 }
 
 /// `len` random characters from `[A-Za-z0-9]`, for generated demo secrets.
@@ -237,9 +359,9 @@ pub async fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
     } else {
         None
     };
-    let parts: Vec<SchemePart> = scheme_parts(config).await?;
+    let (ctx, mut scheme_banner) = Context::new(config).await?;
+    let parts: Vec<SchemePart> = scheme_parts(config, &ctx).await?;
     let mut routes = routes();
-    let mut scheme_banner = Vec::new();
     let mut scheme_credentials = serde_json::Map::new();
     for part in &parts {
         routes.extend(part.routes.iter().cloned());
@@ -397,4 +519,23 @@ impl Demo {
             actix_web::rt::spawn(server);
         }
     }
+}
+
+/// A context for the scheme parts' unit tests: a SQLite file and a state file in a fresh
+/// temporary directory (returned, to be removed by the caller if it likes), no Redis.
+#[cfg(test)]
+pub(crate) async fn test_context(name: &str) -> (Context, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-rs-demo-unit-{name}-{}-{}",
+        std::process::id(),
+        random_token(8)
+    ));
+    let config = DemoConfig {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        database: format!("sqlite:{}", dir.join("demo.db").display()),
+        state: dir.join("state.json"),
+        ..DemoConfig::default()
+    };
+    let (ctx, _) = Context::new(&config).await.expect("the demo context");
+    (ctx, dir)
 }

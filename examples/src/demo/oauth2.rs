@@ -26,10 +26,18 @@
 //!   `GET /oauth2/login` (an HTML form checking the Basic users), then to a consent page
 //!   listing the client and the scopes, whose form carries the session's CSRF token.
 //!
+//! The clients, refresh tokens, opaque access tokens, authorization codes and consents
+//! live in the database (`auth_oauth2::Sql*` stores), the clients seeded on every start
+//! (an upsert: idempotent) with the state file's secrets; the signing key comes from the
+//! state file, and the login page's sessions live in Redis with `--redis`. So every
+//! instance of a deployment issues tokens and codes the others accept and redeem, and
+//! revoked JWT access tokens go to the shared revocation list.
+//!
 //! The API checks the tokens with the service's key set directly (same process, no
 //! network). The issuer identifier is the demo's own origin (`http://127.0.0.1:8080`, or
 //! `https://...` with `--tls`), as RFC 8414 wants; when the demo is asked to pick a free
-//! port (port 0) the issuer keeps port 0, as it is set before the port is known.
+//! port (port 0) the issuer keeps port 0, as it is set before the port is known. Behind a
+//! load balancer, `--public-url` names the origin every instance shares.
 
 use std::sync::Arc;
 
@@ -37,21 +45,21 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use auth_actix::basic::{BasicAuthenticator, BasicCredentials, UserStore as _};
 use auth_actix::oauth2::{self, ResourceServer, TokenInfo};
 use auth_actix::oauth2_server::{
-    AuthorizationEndpoint, ClientConfig, EndpointPaths, FirstPartyLogin, GrantType,
-    MemoryClientRegistry, MemoryConsentStore, TokenEndpoints, TokenService, html_escape,
-    safe_return_to,
+    AuthorizationEndpoint, ClientConfig, EndpointPaths, FirstPartyLogin, GrantType, TokenEndpoints,
+    TokenService, html_escape, safe_return_to,
 };
-use auth_actix::session::{
-    CookieKey, CookieKeys, MemoryStore, Session, SessionManager, SessionMiddleware,
-};
+use auth_actix::session::{CookieKey, CookieKeys, Session, SessionMiddleware};
 use auth_core::{AuthRequest, HeaderList, Outcome, Secret};
 use auth_jwt::{Algorithm, Key, KeySet};
-use auth_oauth2::TokenFormat;
+use auth_oauth2::{
+    SecretHash, SqlAccessTokenStore, SqlAuthorizationCodeStore, SqlClientRegistry, SqlConsentStore,
+    SqlRefreshTokenStore, TokenFormat,
+};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::basic::DemoUsers;
-use super::{DemoConfig, DemoError, RouteInfo, SchemePart};
+use super::{Context, DemoConfig, DemoError, RouteInfo, SchemePart};
 
 /// The demo API's identifier: the `aud` of its tokens, the RFC 8707 `resource`.
 const AUDIENCE: &str = "urn:auth-rs:demo:orders";
@@ -184,6 +192,9 @@ async fn protected(token: TokenInfo) -> HttpResponse {
 /// The issuer identifier: the origin the demo serves. Plain HTTP is served to loopback
 /// clients only, so a plain-HTTP issuer is always named by a loopback address.
 fn issuer(config: &DemoConfig) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
     let port = config.listen.port();
     match (config.tls, config.listen.ip()) {
         (true, ip) if !ip.is_unspecified() => format!("https://{}", config.listen),
@@ -236,27 +247,39 @@ fn percent_encode(value: &str) -> String {
         .collect()
 }
 
-pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<SchemePart, DemoError> {
+pub(crate) async fn setup(
+    config: &DemoConfig,
+    ctx: &Context,
+    users: &DemoUsers,
+) -> Result<SchemePart, DemoError> {
     let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
         scheme: "oauth2",
         message: e.to_string(),
     };
     let issuer = issuer(config);
-    let clients = Arc::new(MemoryClientRegistry::new());
-    let client_secret = clients
-        .register(
+    let clock = ctx.stores.clock();
+    let pool = ctx.stores.oauth.clone();
+    let clients = SqlClientRegistry::new(pool.clone()).with_clock(clock.clone());
+    let client_secret = Secret::from(ctx.state.oauth_client_secret.as_str());
+    let api_secret = Secret::from(ctx.state.oauth_api_client_secret.as_str());
+    // Seeded on every start as an upsert (the same rows whichever instance writes them, and
+    // a client changed in the database is put back as the demo defines it); the database
+    // keeps only the secrets' hashes. A public client has no secret: its hash is zeros,
+    // which nothing matches.
+    let seeds = [
+        (
             ClientConfig::new(CLIENT_ID)
                 .grant(GrantType::ClientCredentials)
                 .scopes(SCOPES.parse().map_err(|e| failed(&e))?)
                 .default_scopes(DEFAULT_SCOPE.parse().map_err(|e| failed(&e))?)
                 .audience(AUDIENCE),
-        )
-        .map_err(|e| failed(&e))?;
-    let api_secret = clients
-        .register(ClientConfig::new(API_CLIENT_ID).introspection_for(AUDIENCE))
-        .map_err(|e| failed(&e))?;
-    clients
-        .register_public(
+            SecretHash::of(client_secret.expose_secret()),
+        ),
+        (
+            ClientConfig::new(API_CLIENT_ID).introspection_for(AUDIENCE),
+            SecretHash::of(api_secret.expose_secret()),
+        ),
+        (
             ClientConfig::new(APP_CLIENT_ID)
                 .public()
                 .grant(GrantType::AuthorizationCode)
@@ -265,12 +288,34 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
                 .default_scopes(DEFAULT_SCOPE.parse().map_err(|e| failed(&e))?)
                 .audience(AUDIENCE)
                 .redirect_uri(APP_REDIRECT_URI),
-        )
-        .map_err(|e| failed(&e))?;
+            SecretHash::from_bytes([0; 32]),
+        ),
+    ];
+    for (config, hash) in seeds {
+        let record = config.into_record(hash).map_err(|e| failed(&e))?;
+        clients.insert(&record).await.map_err(|e| failed(&e))?;
+    }
+    let clients = Arc::new(clients);
     let keys = KeySet::single(
-        Key::generate("demo-oauth-es256", Algorithm::ES256).map_err(|e| failed(&e))?,
+        Key::from_private_pem(
+            "demo-oauth-es256",
+            Algorithm::ES256,
+            ctx.state.oauth_es256_pem.as_bytes(),
+        )
+        .map_err(|e| failed(&e))?,
     );
     let mut builder = TokenService::builder(issuer.clone(), keys, clients)
+        .clock(clock.clone())
+        .jwt_revocations(ctx.stores.revocations())
+        .refresh_token_store(Arc::new(
+            SqlRefreshTokenStore::new(pool.clone()).with_clock(clock.clone()),
+        ))
+        .access_token_store(Arc::new(
+            SqlAccessTokenStore::new(pool.clone()).with_clock(clock.clone()),
+        ))
+        .authorization_code_store(Arc::new(
+            SqlAuthorizationCodeStore::new(pool.clone()).with_clock(clock.clone()),
+        ))
         .audience(AUDIENCE, TokenFormat::Jwt)
         .first_party_login(FIRST_PARTY_CLIENT_ID, AUDIENCE)
         .realm("auth-rs demo")
@@ -327,21 +372,26 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
     let passwords = Arc::new(
         BasicAuthenticator::builder(users.store.clone())
             .realm("auth-rs demo")
+            .throttle(ctx.stores.throttle()?)
+            .clock(ctx.stores.clock())
             .build()
             .map_err(|e| failed(&e))?,
     );
     let endpoints = TokenEndpoints::new(service.clone());
-    let authorize =
-        AuthorizationEndpoint::new(service.clone(), Arc::new(MemoryConsentStore::new()))
-            .login_path(LOGIN_PAGE);
+    let authorize = AuthorizationEndpoint::new(
+        service.clone(),
+        Arc::new(SqlConsentStore::new(pool).with_clock(clock)),
+    )
+    .login_path(LOGIN_PAGE);
     let passwords_data = web::Data::from(Arc::clone(&passwords));
     let login = FirstPartyLogin::new(service, passwords).path(LOGIN_PATH);
     // The authorization server's own login session (its cookie apart from /session's).
-    let mut sessions = SessionManager::builder(
-        MemoryStore::default(),
-        CookieKeys::new(CookieKey::generate().map_err(|e| failed(&e))?),
-    )
-    .cookie_name("oauth2_login");
+    let mut sessions = ctx
+        .stores
+        .sessions(CookieKeys::new(
+            CookieKey::from_base64(&ctx.state.oauth_login_cookie_key).map_err(|e| failed(&e))?,
+        ))
+        .cookie_name("oauth2_login");
     if !config.tls {
         // Plain HTTP on loopback: a Secure or __Host- cookie would never come back.
         sessions = sessions.insecure_dev_cookie_without_secure();

@@ -9,6 +9,11 @@
 //!   part's user store and answers with the session's CSRF token; `POST /session/logout`
 //!   needs that token in `X-CSRF-Token`.
 //!
+//! The cookie key comes from the state file and the sessions live in Redis with `--redis`
+//! (this process's memory without), so a session made on one instance works on every
+//! other, and a logout on one ends it everywhere. Failed logins count in the shared
+//! throttle, with Basic's.
+//!
 //! The demo serves plain HTTP on loopback by default, where a `Secure`, `__Host-` cookie
 //! would never come back; so without `--tls` the cookie uses the loud development opt-in
 //! (`insecure_dev_cookie_without_secure`), and with `--tls` the secure defaults.
@@ -16,30 +21,28 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use auth_actix::session::{
-    CookieKey, CookieKeys, MemoryStore, Session, SessionManager, SessionMiddleware,
-};
+use auth_actix::session::{CookieKey, CookieKeys, Session, SessionManager, SessionMiddleware};
 use auth_actix::{ActixHeaders, AuthError, Authenticated, rejection_response};
-use auth_basic::{Argon2Hasher, MemoryUserStore, PasswordHasher, UserStore, Verification};
-use auth_core::{AuthRequest, MemoryThrottle, Rejection, Scheme, Throttle, ThrottleKey};
+use auth_basic::{Argon2Hasher, PasswordHasher, SqlUserStore, UserStore, Verification};
+use auth_core::{AuthRequest, Rejection, Scheme, Throttle, ThrottleKey};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::basic::DemoUsers;
-use super::{DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
+use super::{Context, DemoConfig, DemoError, RouteInfo, SchemePart, random_token};
 
 /// The curl cookie jar the route examples share.
 const JAR: &str = "session-cookies.txt";
 
 /// What the login handler needs, built once.
 struct Login {
-    users: Arc<MemoryUserStore>,
+    users: Arc<SqlUserStore>,
     /// A hash of a random password, verified when the user is unknown so that an unknown
     /// user costs the same as a wrong password.
     dummy_hash: Arc<str>,
     manager: SessionManager,
     /// Failed logins slow down per user name and per client, like Basic.
-    throttle: MemoryThrottle,
+    throttle: Arc<dyn Throttle>,
 }
 
 #[derive(Deserialize)]
@@ -140,13 +143,19 @@ struct DemoUser {
     id: String,
 }
 
-pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<SchemePart, DemoError> {
+pub(crate) async fn setup(
+    config: &DemoConfig,
+    ctx: &Context,
+    users: &DemoUsers,
+) -> Result<SchemePart, DemoError> {
     let failed = |e: &dyn std::fmt::Display| DemoError::Scheme {
         scheme: "session",
         message: e.to_string(),
     };
-    let key = CookieKey::generate().map_err(|e| failed(&e))?;
-    let mut builder = SessionManager::builder(MemoryStore::default(), CookieKeys::new(key))
+    let key = CookieKey::from_base64(&ctx.state.session_cookie_key).map_err(|e| failed(&e))?;
+    let mut builder = ctx
+        .stores
+        .sessions(CookieKeys::new(key))
         .cookie_name("demo_session")
         .max_sessions_per_user(10);
     if !config.tls {
@@ -174,7 +183,7 @@ pub(crate) async fn setup(config: &DemoConfig, users: &DemoUsers) -> Result<Sche
         users: Arc::clone(&users.store),
         dummy_hash,
         manager,
-        throttle: MemoryThrottle::with_defaults(),
+        throttle: ctx.stores.throttle()?,
     });
     let demo_user = web::Data::new(DemoUser { id: demo_user.id });
 

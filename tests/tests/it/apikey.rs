@@ -207,7 +207,7 @@ async fn no_key_gets_401_with_the_api_key_challenge() {
 }
 
 #[actix_web::test]
-async fn revoked_expired_unknown_and_mistyped_keys_get_identical_401s_and_distinct_audit_reasons() {
+async fn attack_revoked_expired_unknown_and_mistyped_keys_get_identical_401s() {
     let logs = LogCapture::install();
     let server = server(|b| b).await;
     let keys = &server.keys;
@@ -273,7 +273,7 @@ async fn revoked_expired_unknown_and_mistyped_keys_get_identical_401s_and_distin
 }
 
 #[actix_web::test]
-async fn a_rotated_key_works_until_the_deadline_and_not_after() {
+async fn attack_a_rotated_key_works_until_the_deadline_and_not_after() {
     let server = server(|b| b).await;
     let new = server
         .keys
@@ -300,7 +300,7 @@ async fn a_rotated_key_works_until_the_deadline_and_not_after() {
 }
 
 #[actix_web::test]
-async fn a_key_in_the_query_without_the_opt_in_is_refused_and_never_logged() {
+async fn attack_a_key_in_the_query_without_the_opt_in_is_refused_and_never_logged() {
     let logs = LogCapture::install();
     let server = server(|b| b).await;
     let response = server
@@ -352,7 +352,7 @@ async fn with_the_opt_in_a_query_key_works_and_stays_out_of_the_logs() {
 }
 
 #[actix_web::test]
-async fn a_key_in_two_places_is_400() {
+async fn attack_a_key_in_two_places_is_400() {
     let server = server(|b| b.allow_bearer(true)).await;
     let response = server
         .app
@@ -370,7 +370,7 @@ async fn a_key_in_two_places_is_400() {
 }
 
 #[actix_web::test]
-async fn repeated_failures_are_throttled_with_retry_after() {
+async fn attack_repeated_failures_are_throttled_with_retry_after() {
     let server = server(|b| b).await;
     let unknown = server.keys.format().generate().unwrap();
     for _ in 0..5 {
@@ -405,7 +405,7 @@ async fn repeated_failures_are_throttled_with_retry_after() {
 }
 
 #[actix_web::test]
-async fn a_store_outage_is_503_with_an_opaque_body() {
+async fn attack_a_store_outage_is_503_with_an_opaque_body() {
     let server = server(|b| b).await;
     server.store.down.store(true, Ordering::SeqCst);
     let response = server
@@ -433,7 +433,7 @@ async fn a_store_outage_is_503_with_an_opaque_body() {
 }
 
 #[actix_web::test]
-async fn a_key_over_plain_http_is_refused_by_require_https() {
+async fn attack_a_key_over_plain_http_is_refused_by_require_https() {
     let keys = KeyManager::builder(MemoryKeyStore::new(), "e2e_test")
         .build()
         .unwrap();

@@ -84,7 +84,7 @@ async fn no_credentials_get_the_basic_challenge() {
 }
 
 #[actix_web::test]
-async fn malformed_credentials_get_400_with_the_challenge_and_no_panic() {
+async fn attack_malformed_credentials_get_400_with_the_challenge_and_no_panic() {
     let app = app();
     for value in [
         "Basic",
@@ -107,7 +107,7 @@ async fn malformed_credentials_get_400_with_the_challenge_and_no_panic() {
 }
 
 #[actix_web::test]
-async fn unknown_user_and_wrong_password_get_identical_responses() {
+async fn attack_unknown_user_and_wrong_password_get_identical_responses() {
     let app = app();
     let unknown = app
         .get("/basic/protected")
@@ -128,7 +128,7 @@ async fn unknown_user_and_wrong_password_get_identical_responses() {
 }
 
 #[actix_web::test]
-async fn guessing_is_throttled_with_retry_after() {
+async fn attack_guessing_is_throttled_with_retry_after() {
     let app = app();
     for _ in 0..5 {
         let response = app
@@ -150,7 +150,7 @@ async fn guessing_is_throttled_with_retry_after() {
 }
 
 #[actix_web::test]
-async fn passwords_never_reach_the_log() {
+async fn attack_passwords_never_reach_the_log() {
     let logs = LogCapture::install();
     let app = app();
     let _ = app

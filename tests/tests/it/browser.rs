@@ -51,6 +51,7 @@ async fn a_browser_logs_in_consents_and_the_client_redeems_the_code() {
         listen: "127.0.0.1:0".parse().unwrap(),
         credentials: Some(dir.join("credentials.json")),
         tls: true,
+        ..DemoConfig::in_dir(&dir)
     };
     let mut demo = demo::start(&config).await.unwrap();
     demo.spawn();

@@ -9,6 +9,7 @@ fn config(tls: bool, dir: &std::path::Path) -> DemoConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         credentials: Some(dir.join("credentials.json")),
         tls,
+        ..DemoConfig::in_dir(dir)
     }
 }
 

@@ -130,7 +130,7 @@ async fn any_of_accepts_whichever_credential_is_present() {
 }
 
 #[actix_web::test]
-async fn any_of_with_a_bad_credential_answers_with_that_schemes_rejection() {
+async fn attack_any_of_with_a_bad_credential_answers_with_that_schemes_rejection() {
     let app = any_of_app();
     let bad_key = app
         .get("/me")
@@ -278,7 +278,7 @@ async fn a_malformed_credential_gets_400_with_a_challenge() {
 }
 
 #[actix_web::test]
-async fn a_store_failure_fails_closed_with_503_and_recovers() {
+async fn attack_a_store_failure_fails_closed_with_503_and_recovers() {
     let store = store();
     let auth = Authenticate::new(TestTokenAuth::new(Arc::clone(&store)));
     let app = TestApp::spawn(move || {
@@ -352,7 +352,7 @@ async fn a_body_reading_authenticator_sees_the_body_and_the_handler_gets_it_whol
 }
 
 #[actix_web::test]
-async fn an_oversized_body_gets_413() {
+async fn attack_an_oversized_body_gets_413() {
     let app = body_app(16);
     let body = vec![b'x'; 17];
     let response = app
@@ -428,7 +428,7 @@ async fn optional_authentication_lets_anonymous_requests_through() {
 }
 
 #[actix_web::test]
-async fn the_extractor_fails_closed_on_an_unprotected_route() {
+async fn attack_the_extractor_fails_closed_on_an_unprotected_route() {
     let app = TestApp::spawn(|| App::new().route("/oops", web::get().to(whoami)));
     let response = app
         .get("/oops")
@@ -440,7 +440,7 @@ async fn the_extractor_fails_closed_on_an_unprotected_route() {
 }
 
 #[actix_web::test]
-async fn one_audit_event_per_decision_and_no_credential_in_the_logs() {
+async fn attack_one_audit_event_per_decision_and_no_credential_in_the_logs() {
     let logs = LogCapture::install();
     let auth = Authenticate::new(TestTokenAuth::new(store()))
         .require_scopes("orders:read".parse().unwrap());

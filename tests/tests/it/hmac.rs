@@ -136,7 +136,7 @@ async fn signed_requests_verify_through_a_real_server() {
 }
 
 #[actix_web::test]
-async fn a_replayed_request_is_refused() {
+async fn attack_a_replayed_request_is_refused() {
     let clock = ManualClock::starting_now();
     let app = app(&clock);
     let request = signed_post(&app, &signer(&clock), &app.url("/signed/orders"), b"{}");
@@ -154,7 +154,7 @@ async fn a_replayed_request_is_refused() {
 }
 
 #[actix_web::test]
-async fn a_tampered_body_is_refused() {
+async fn attack_a_tampered_body_is_refused() {
     let clock = ManualClock::starting_now();
     let app = app(&clock);
     let url = app.url("/signed/orders");
@@ -187,7 +187,7 @@ fn article_post(app: &TestApp, path: &str, payload: &Value) -> reqwest::RequestB
 }
 
 #[actix_web::test]
-async fn the_articles_webhook_form_needs_the_opt_in() {
+async fn attack_the_articles_webhook_form_needs_the_opt_in() {
     let clock = ManualClock::starting_now();
     let app = app(&clock);
     let payload = json!({"event": "order.paid", "order": 42});
@@ -225,7 +225,7 @@ async fn the_articles_webhook_form_needs_the_opt_in() {
 }
 
 #[actix_web::test]
-async fn timestamped_webhooks_verify_once() {
+async fn attack_timestamped_webhooks_verify_once() {
     let clock = ManualClock::starting_now();
     let app = app(&clock);
     let body = br#"{"event":"ping"}"#.to_vec();
@@ -247,7 +247,7 @@ async fn timestamped_webhooks_verify_once() {
 }
 
 #[actix_web::test]
-async fn no_secret_or_signature_reaches_the_logs() {
+async fn attack_no_secret_or_signature_reaches_the_logs() {
     let logs = LogCapture::install();
     let clock = ManualClock::starting_now();
     let app = app(&clock);
@@ -292,6 +292,7 @@ async fn the_demo_serves_both_hmac_routes() {
         listen: "127.0.0.1:0".parse().unwrap(),
         credentials: Some(dir.join("credentials.json")),
         tls: false,
+        ..DemoConfig::in_dir(&dir)
     };
     let mut demo = demo::start(&config).await.unwrap();
     demo.spawn();

@@ -137,7 +137,7 @@ async fn missing_and_bad_tokens_get_rfc6750_challenges() {
 }
 
 #[actix_web::test]
-async fn a_token_in_the_url_gets_400() {
+async fn attack_a_token_in_the_url_gets_400() {
     let s = setup();
     let token = s.issuer.issue("alice", &json!({"tenant": 1})).unwrap();
     let response = s
@@ -191,7 +191,7 @@ async fn a_missing_scope_gets_403_insufficient_scope() {
 }
 
 #[actix_web::test]
-async fn a_revoked_token_is_refused_at_once() {
+async fn attack_a_revoked_token_is_refused_at_once() {
     let logs = LogCapture::install();
     let s = setup();
     let token = s.issuer.issue("alice", &json!({"tenant": 1})).unwrap();

@@ -164,7 +164,7 @@ async fn a_valid_at_jwt_reaches_the_handler() {
 }
 
 #[actix_web::test]
-async fn no_token_gets_401_with_a_bearer_challenge_and_a_token_in_the_url_400() {
+async fn attack_no_token_gets_401_with_a_bearer_challenge_and_a_token_in_the_url_400() {
     let s = jwt_setup();
     let none = s.api.get("/orders").send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
@@ -180,7 +180,7 @@ async fn no_token_gets_401_with_a_bearer_challenge_and_a_token_in_the_url_400() 
 }
 
 #[actix_web::test]
-async fn wrong_typ_aud_iss_or_expired_tokens_get_401_invalid_token() {
+async fn attack_wrong_typ_aud_iss_or_expired_tokens_get_401_invalid_token() {
     let logs = LogCapture::install();
     let s = jwt_setup();
     let claims = json!({"client_id": "web-app", "scope": "orders:read"});
@@ -326,6 +326,7 @@ async fn the_demo_protects_its_oauth2_route_with_the_test_issuers_tokens() {
         listen: "127.0.0.1:0".parse().unwrap(),
         credentials: Some(dir.join("credentials.json")),
         tls: false,
+        ..DemoConfig::in_dir(&dir)
     })
     .await
     .unwrap();

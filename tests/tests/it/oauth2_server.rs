@@ -42,12 +42,18 @@ struct Live {
     orders_api: Secret,
     client: reqwest::Client,
     handle: ServerHandle,
+    mark: auth_tests::leaks::Mark,
 }
 
 impl Drop for Live {
+    /// Stops the server, then runs the leak check over what it logged and answered.
     fn drop(&mut self) {
         let handle = self.handle.clone();
         actix_web::rt::spawn(async move { handle.stop(false).await });
+        if !std::thread::panicking() {
+            let leaks = auth_tests::leaks::check_since(self.mark);
+            assert!(leaks.is_empty(), "{}", auth_tests::leaks::report(&leaks));
+        }
     }
 }
 
@@ -90,6 +96,8 @@ fn fast_users() -> (Arc<MemoryUserStore>, Arc<BasicAuthenticator>) {
 
 /// Starts a token service with `paths`, its first-party login at `/auth/token`.
 fn live_with(paths: EndpointPaths) -> Live {
+    LogCapture::install();
+    let mark = auth_tests::leaks::mark();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clients = Arc::new(MemoryClientRegistry::new());
@@ -143,6 +151,7 @@ fn live_with(paths: EndpointPaths) -> Live {
             .wrap(RequireHttps::new().insecure_allow_loopback_http())
             .configure(move |cfg| endpoints.configure(cfg))
             .configure(move |cfg| login.configure(cfg))
+            .wrap(auth_tests::leaks::Watch)
     })
     .workers(1)
     .disable_signals()
@@ -160,6 +169,7 @@ fn live_with(paths: EndpointPaths) -> Live {
         orders_api,
         client: auth_tests::client(),
         handle,
+        mark,
     }
 }
 
@@ -224,7 +234,7 @@ async fn client_credentials_work_with_both_client_authentication_methods() {
 }
 
 #[actix_web::test]
-async fn a_bad_secret_gets_401_invalid_client_with_www_authenticate_for_basic() {
+async fn attack_a_bad_secret_gets_401_invalid_client_with_www_authenticate_for_basic() {
     let live = live();
     let basic = live
         .post("/token")
@@ -268,7 +278,7 @@ async fn a_bad_secret_gets_401_invalid_client_with_www_authenticate_for_basic() 
 }
 
 #[actix_web::test]
-async fn credentials_in_the_query_string_get_400_and_a_description_that_teaches() {
+async fn attack_credentials_in_the_query_string_get_400_and_a_description_that_teaches() {
     let live = live();
     // The article: axios.post(url, null, { params: { grant_type, client_id, client_secret } }).
     let response = live
@@ -380,7 +390,7 @@ async fn part_1s_introspecting_resource_server_works_and_sees_revocation_at_once
 }
 
 #[actix_web::test]
-async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+async fn attack_refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let live = live();
     let first = json(
         live.post("/token")
@@ -423,7 +433,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 }
 
 #[actix_web::test]
-async fn introspection_without_client_authentication_gets_401() {
+async fn attack_introspection_without_client_authentication_gets_401() {
     let live = live();
     let response = live
         .post("/introspect")
@@ -444,7 +454,7 @@ async fn introspection_without_client_authentication_gets_401() {
 }
 
 #[actix_web::test]
-async fn the_first_party_login_gives_myuser_a_bearer_token_and_wrong_credentials_identical_401s() {
+async fn attack_first_party_login_wrong_credentials_get_identical_401s() {
     let live = live();
     let api = api(ResourceServer::builder(live.base.clone(), ORDERS)
         .jwt_keys(live.service.keys().clone())
@@ -510,7 +520,7 @@ async fn the_first_party_login_gives_myuser_a_bearer_token_and_wrong_credentials
 }
 
 #[actix_web::test]
-async fn secrets_and_tokens_never_reach_the_log() {
+async fn attack_secrets_and_tokens_never_reach_the_log() {
     let logs = LogCapture::install();
     let live = live_with(EndpointPaths {
         token: "/logcheck/token".into(),
@@ -613,6 +623,7 @@ async fn the_demo_teaches_the_articles_oauth_snippet_and_serves_its_bearer_login
         listen: "127.0.0.1:0".parse().unwrap(),
         credentials: Some(dir.join("credentials.json")),
         tls: false,
+        ..DemoConfig::in_dir(&dir)
     })
     .await
     .unwrap();
@@ -720,60 +731,17 @@ async fn the_demo_teaches_the_articles_oauth_snippet_and_serves_its_bearer_login
 // ---------------------------------------------------------------------------------------
 
 mod authorization_endpoint {
-    use std::net::TcpListener;
     use std::sync::Arc;
 
-    use actix_web::dev::ServerHandle;
-    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-    use auth_actix::RequireHttps;
-    use auth_actix::oauth2_server::{
-        AuthorizationEndpoint, ClientConfig, GrantType, MemoryClientRegistry, MemoryConsentStore,
-        TokenEndpoints, TokenService, safe_return_to,
-    };
-    use auth_actix::session::{
-        CookieKey, CookieKeys, MemoryStore, Session, SessionManager, SessionMiddleware,
-    };
-    use auth_jwt::{Algorithm, Key, KeySet};
+    use auth_actix::oauth2_server::{ClientConfig, GrantType, MemoryClientRegistry};
     use auth_oauth2::oauth2::url;
-    use auth_oauth2::{AuthorizationCodeClient, CallbackParams, TokenFormat};
+    use auth_oauth2::{AuthorizationCodeClient, CallbackParams};
+    use auth_tests::oauth_harness::{AuthServer, ORDERS, cookie, hidden, location, no_redirects};
     use reqwest::StatusCode;
-
-    use super::ORDERS;
 
     const NATIVE_CB: &str = "http://127.0.0.1:8080/callback";
 
-    struct Live {
-        base: String,
-        service: TokenService,
-        handle: ServerHandle,
-        /// No redirects followed, no cookie store: the test carries the cookie itself.
-        http: reqwest::Client,
-    }
-
-    impl Drop for Live {
-        fn drop(&mut self) {
-            let handle = self.handle.clone();
-            actix_web::rt::spawn(async move { handle.stop(false).await });
-        }
-    }
-
-    /// The test's stand-in login page: logs `alice` in and goes back to `return_to` when
-    /// it is a path on this server.
-    async fn login(req: HttpRequest, session: Session) -> HttpResponse {
-        let return_to = url::form_urlencoded::parse(req.query_string().as_bytes())
-            .find(|(n, _)| n == "return_to")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        session.login("alice");
-        let target = safe_return_to(&return_to).unwrap_or("/").to_owned();
-        HttpResponse::SeeOther()
-            .insert_header(("location", target))
-            .finish()
-    }
-
-    fn live() -> Live {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+    fn live() -> AuthServer {
         let clients = Arc::new(MemoryClientRegistry::new());
         clients
             .register_public(
@@ -786,107 +754,7 @@ mod authorization_endpoint {
                     .redirect_uri(NATIVE_CB),
             )
             .unwrap();
-        let service = TokenService::builder(
-            base.clone(),
-            KeySet::single(Key::generate("as-1", Algorithm::ES256).unwrap()),
-            clients,
-        )
-        .audience(ORDERS, TokenFormat::Jwt)
-        .insecure_allow_loopback_http()
-        .build()
-        .unwrap();
-        let manager = SessionManager::builder(
-            MemoryStore::default(),
-            CookieKeys::new(CookieKey::generate().unwrap()),
-        )
-        .insecure_dev_cookie_without_secure()
-        .build()
-        .unwrap();
-        // Origin checks only: the endpoint's own CSRF check is the one under test.
-        let sessions = SessionMiddleware::new(manager).csrf_origin_checks_only();
-        let endpoints = TokenEndpoints::new(service.clone());
-        let authorize =
-            AuthorizationEndpoint::new(service.clone(), Arc::new(MemoryConsentStore::new()));
-        let server = HttpServer::new(move || {
-            let (endpoints, authorize) = (endpoints.clone(), authorize.clone());
-            App::new()
-                .wrap(RequireHttps::new().insecure_allow_loopback_http())
-                .configure(move |cfg| endpoints.configure(cfg))
-                .service(
-                    web::scope("")
-                        .wrap(sessions.clone())
-                        .route("/login", web::get().to(login))
-                        .configure(move |cfg| authorize.configure(cfg)),
-                )
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap();
-        Live {
-            base,
-            service,
-            handle,
-            http,
-        }
-    }
-
-    fn location(response: &reqwest::Response) -> String {
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        response.headers()["location"].to_str().unwrap().to_owned()
-    }
-
-    fn cookie(response: &reqwest::Response) -> String {
-        let set = response.headers()["set-cookie"].to_str().unwrap();
-        set.split(';').next().unwrap().to_owned()
-    }
-
-    /// The value of the hidden input `name` in the consent page.
-    fn hidden(html: &str, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = html.find(&marker).unwrap() + marker.len();
-        let end = start + html[start..].find('"').unwrap();
-        html[start..end].replace("&amp;", "&")
-    }
-
-    impl Live {
-        /// Follows the browser's way to the consent page: authorize, login, back.
-        async fn to_consent(&self, authorize_url: &str) -> (String, String) {
-            let first = self.http.get(authorize_url).send().await.unwrap();
-            let login_at = location(&first);
-            assert!(
-                login_at.starts_with("/login?return_to=%2Fauthorize%3F"),
-                "{login_at}"
-            );
-            let logged_in = self
-                .http
-                .get(format!("{}{login_at}", self.base))
-                .send()
-                .await
-                .unwrap();
-            let back = location(&logged_in);
-            assert!(back.starts_with("/authorize?"), "{back}");
-            let cookie = cookie(&logged_in);
-            let consent = self
-                .http
-                .get(format!("{}{back}", self.base))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(consent.status(), StatusCode::OK);
-            assert_eq!(consent.headers()["x-frame-options"], "DENY");
-            (cookie, consent.text().await.unwrap())
-        }
+        AuthServer::start(clients, |builder| builder)
     }
 
     #[actix_web::test]
@@ -933,7 +801,7 @@ mod authorization_endpoint {
     }
 
     #[actix_web::test]
-    async fn the_consent_form_without_the_csrf_token_gets_403() {
+    async fn attack_the_consent_form_without_the_csrf_token_gets_403() {
         let live = live();
         let challenge = auth_oauth2::pkce_s256_challenge(&"v".repeat(43)).unwrap();
         let query = url::form_urlencoded::Serializer::new(String::new())
@@ -968,7 +836,7 @@ mod authorization_endpoint {
     }
 
     #[actix_web::test]
-    async fn an_unregistered_redirect_uri_is_shown_never_followed() {
+    async fn attack_an_unregistered_redirect_uri_is_shown_never_followed() {
         let live = live();
         let challenge = auth_oauth2::pkce_s256_challenge(&"v".repeat(43)).unwrap();
         for redirect in [
@@ -1004,6 +872,7 @@ mod authorization_endpoint {
             listen: "127.0.0.1:0".parse().unwrap(),
             credentials: Some(dir.join("credentials.json")),
             tls: false,
+            ..DemoConfig::in_dir(&dir)
         })
         .await
         .unwrap();
@@ -1014,11 +883,7 @@ mod authorization_endpoint {
         let oauth2 = &file["credentials"]["oauth2"];
         let user = &file["credentials"]["session"];
         let base = demo.base_url.clone();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap();
+        let http = no_redirects();
         let client = AuthorizationCodeClient::builder(
             oauth2["app_client_id"].as_str().unwrap(),
             format!(

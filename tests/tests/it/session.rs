@@ -252,7 +252,7 @@ async fn the_articles_routes_work_with_a_cookie_keeping_client() {
 }
 
 #[actix_web::test]
-async fn the_cookie_is_host_prefixed_secure_httponly_root_lax_and_domainless() {
+async fn attack_the_cookie_is_host_prefixed_secure_httponly_root_lax_and_domainless() {
     let server = server();
     let mut browser = Browser::default();
     browser.send(server.app.get("/start")).await;
@@ -276,7 +276,7 @@ async fn the_cookie_is_host_prefixed_secure_httponly_root_lax_and_domainless() {
 }
 
 #[actix_web::test]
-async fn a_session_id_from_before_login_is_not_kept_after_it() {
+async fn attack_a_session_id_from_before_login_is_not_kept_after_it() {
     let server = server();
     let app = &server.app;
     let mut victim = Browser::default();
@@ -302,7 +302,7 @@ async fn a_session_id_from_before_login_is_not_kept_after_it() {
 }
 
 #[actix_web::test]
-async fn the_cookie_replayed_after_logout_gets_401() {
+async fn attack_the_cookie_replayed_after_logout_gets_401() {
     let server = server();
     let app = &server.app;
     let mut browser = Browser::default();
@@ -327,7 +327,7 @@ async fn the_cookie_replayed_after_logout_gets_401() {
 }
 
 #[actix_web::test]
-async fn idle_and_absolute_timeouts_both_end_a_session() {
+async fn attack_idle_and_absolute_timeouts_both_end_a_session() {
     let server = server();
     let app = &server.app;
 
@@ -406,7 +406,7 @@ async fn the_per_user_cap_evicts_the_oldest_session() {
 }
 
 #[actix_web::test]
-async fn cross_site_posts_are_refused_with_403() {
+async fn attack_cross_site_posts_are_refused_with_403() {
     let server = server();
     let app = &server.app;
     let mut browser = Browser::default();
@@ -463,7 +463,7 @@ async fn cross_site_posts_are_refused_with_403() {
 }
 
 #[actix_web::test]
-async fn duplicate_and_case_variant_cookies_are_refused_consistently() {
+async fn attack_duplicate_and_case_variant_cookies_are_refused_consistently() {
     let server = server();
     let app = &server.app;
     let mut browser = Browser::default();
@@ -506,7 +506,7 @@ async fn duplicate_and_case_variant_cookies_are_refused_consistently() {
 }
 
 #[actix_web::test]
-async fn rotated_keys_still_work_and_are_re_signed_unknown_keys_do_not() {
+async fn attack_rotated_keys_still_work_and_are_re_signed_unknown_keys_do_not() {
     let clock = clock();
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new(clock.shared()));
     let before = spawn(manager(
@@ -593,7 +593,7 @@ async fn concurrent_writes_to_different_keys_both_survive() {
 }
 
 #[actix_web::test]
-async fn neither_logs_nor_audit_events_carry_the_cookie() {
+async fn attack_neither_logs_nor_audit_events_carry_the_cookie() {
     let logs = LogCapture::install();
     let server = server();
     let app = &server.app;
@@ -657,7 +657,7 @@ impl SessionStore for DownStore {
 }
 
 #[actix_web::test]
-async fn a_store_that_is_down_answers_503_and_says_nothing_about_it() {
+async fn attack_a_store_that_is_down_answers_503_and_says_nothing_about_it() {
     let server = server();
     let mut browser = Browser::default();
     browser.login(&server.app, "alice").await;

@@ -15,7 +15,7 @@ fn app(https: RequireHttps) -> TestApp {
 }
 
 #[actix_web::test]
-async fn credentials_over_plain_http_are_refused() {
+async fn attack_credentials_over_plain_http_are_refused() {
     let app = app(RequireHttps::new());
     for (name, value) in [
         ("Authorization", "Basic bXlVc2VyOm15UGFzc3dvcmQ="),
@@ -73,7 +73,7 @@ async fn loopback_http_needs_the_explicit_opt_in() {
 }
 
 #[actix_web::test]
-async fn forwarded_proto_is_believed_only_from_trusted_proxies() {
+async fn attack_forwarded_proto_is_believed_only_from_trusted_proxies() {
     let trusted = app(RequireHttps::new().trusted_proxies(["127.0.0.1".parse().unwrap()]));
     let via_tls_proxy = trusted
         .get("/")

@@ -14,6 +14,8 @@ mod registry;
 mod request;
 mod response;
 mod revocation;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod token;
 
@@ -40,6 +42,11 @@ pub use registry::{
     generate_client_secret,
 };
 pub use response::{EndpointError, EndpointResponse};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{
+    ClientAdminError, ClientInfo, SqlAccessTokenStore, SqlAuthorizationCodeStore,
+    SqlClientRegistry, SqlConsentStore, SqlRefreshTokenStore, SqlStoreError,
+};
 pub use store::{
     AccessTokenRecord, AccessTokenStore, MemoryAccessTokenStore, MemoryRefreshTokenStore,
     RefreshTokenRecord, RefreshTokenStore, StoreError, TokenHash,
