@@ -151,8 +151,8 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
         "## End to end\n\n\
          Command: `{}` ({} s in all), run {}.\n\n\
          Machine: {} ({} cores as seen by the process, {} GiB), {} kernel {}, {}, {}. \
-         Load average (1, 5, 15 min) before the run: {}; after: {}. The machine was shared \
-         with other builds, so absolute figures move between runs; each of our routes is \
+         Load average (1, 5, 15 min) before the run: {}; after: {}. Absolute figures move \
+         with the machine's load (above); each of our routes is \
          driven right before its peer, and the ratios are of medians taken in the same rounds.\n\n\
          Setup: `auth-bench serve` (bench/) in release, one actix-web worker ({} here), on \
          127.0.0.1; wrk with one thread, each route for {} s per run, {} runs, at {} \
