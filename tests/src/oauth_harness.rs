@@ -156,13 +156,25 @@ impl AuthServer {
     /// When a step does not answer as an honest server does.
     pub async fn approve(&self, authorize_url: &str) -> String {
         let (cookie, page) = self.to_consent(authorize_url).await;
+        self.approve_page(&cookie, &page).await
+    }
+
+    /// Approves the consent `page` shown to the session `cookie` (as [`to_consent`] returns
+    /// them); the `Location` it redirects to.
+    ///
+    /// [`to_consent`]: Self::to_consent
+    ///
+    /// # Panics
+    ///
+    /// When the server does not answer.
+    pub async fn approve_page(&self, cookie: &str, page: &str) -> String {
         let approved = self
             .http
             .post(self.service.authorization_endpoint())
-            .header("cookie", &cookie)
+            .header("cookie", cookie)
             .form(&[
-                ("csrf_token", hidden(&page, "csrf_token").as_str()),
-                ("request", hidden(&page, "request").as_str()),
+                ("csrf_token", hidden(page, "csrf_token").as_str()),
+                ("request", hidden(page, "request").as_str()),
                 ("decision", "approve"),
             ])
             .send()

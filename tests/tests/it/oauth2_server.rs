@@ -777,19 +777,7 @@ mod authorization_endpoint {
             page.contains("native") && page.contains("orders:read"),
             "{page}"
         );
-        let approve = live
-            .http
-            .post(live.service.authorization_endpoint())
-            .header("cookie", &cookie)
-            .form(&[
-                ("csrf_token", hidden(&page, "csrf_token").as_str()),
-                ("request", hidden(&page, "request").as_str()),
-                ("decision", "approve"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let callback = location(&approve);
+        let callback = live.approve_page(&cookie, &page).await;
         assert!(
             callback.starts_with("http://127.0.0.1:45678/callback?code="),
             "{callback}"
