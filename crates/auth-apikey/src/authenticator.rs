@@ -366,7 +366,7 @@ impl Authenticator for ApiKeyAuthenticator {
                         .with_scopes(metadata.scopes.clone())
                         .with_key_id(metadata.id.clone())
                         .with_authenticated_at(self.keys.clock().now())
-                        .with_extension(metadata),
+                        .with_extension_arc(metadata),
                 )
             }
             Err(error) if error.is_refusal() => {

@@ -177,4 +177,4 @@ pub use manager::{
 pub use record::{CreatedKey, KeyMetadata, KeyRecord, KeyStatus, NewKey};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::{SqlKeyStore, SqlKeyStoreBuilder, SqlStoreError};
-pub use store::{KeyStore, MemoryKeyStore, StoreError};
+pub use store::{KeyStore, MemoryKeyStore, SharedKeyRecord, StoreError};

@@ -231,13 +231,13 @@ impl KeyManager {
     ///
     /// [`Error::Format`], [`Error::UnknownKey`], [`Error::Revoked`], [`Error::Expired`],
     /// [`Error::Rotated`] (refusals: [`Error::is_refusal`]), or [`Error::Store`].
-    pub async fn verify(&self, key: &str) -> Result<KeyMetadata> {
+    pub async fn verify(&self, key: &str) -> Result<Arc<KeyMetadata>> {
         let parsed = self.inner.format.parse(key)?;
         let hash = self.inner.hasher.hash(parsed.as_str());
         let record = self
             .inner
             .store
-            .find_by_hash(&hash)
+            .find_shared(&hash)
             .await?
             .ok_or(Error::UnknownKey)?;
         // The map lookup matched on the hash already; a store that matched loosely (a
@@ -247,19 +247,19 @@ impl KeyManager {
         }
         let mut metadata = record.metadata;
         let now = self.inner.clock.now();
-        let refused = |m: KeyMetadata| (m.id, m.owner);
+        let refused = |m: &KeyMetadata| (m.id.clone(), m.owner.clone());
         match metadata.status(now) {
             KeyStatus::Active | KeyStatus::Grace { .. } => {}
             KeyStatus::Revoked => {
-                let (key_id, owner) = refused(metadata);
+                let (key_id, owner) = refused(&metadata);
                 return Err(Error::Revoked { key_id, owner });
             }
             KeyStatus::Rotated => {
-                let (key_id, owner) = refused(metadata);
+                let (key_id, owner) = refused(&metadata);
                 return Err(Error::Rotated { key_id, owner });
             }
             KeyStatus::Expired => {
-                let (key_id, owner) = refused(metadata);
+                let (key_id, owner) = refused(&metadata);
                 return Err(Error::Expired { key_id, owner });
             }
         }
@@ -269,7 +269,7 @@ impl KeyManager {
 
     /// Writes `last_used_at` when the last write is older than the interval. Best effort: a
     /// failure is logged, the verification stands.
-    async fn record_use(&self, metadata: &mut KeyMetadata, now: SystemTime) {
+    async fn record_use(&self, metadata: &mut Arc<KeyMetadata>, now: SystemTime) {
         let interval = self.inner.last_used_interval;
         let due = metadata
             .last_used_at
@@ -279,7 +279,8 @@ impl KeyManager {
         }
         let if_before = now.checked_sub(interval).unwrap_or(UNIX_EPOCH);
         match self.inner.store.touch(&metadata.id, now, if_before).await {
-            Ok(true) => metadata.last_used_at = Some(now),
+            // The caller's copy shows the write (the store's record has it already).
+            Ok(true) => Arc::make_mut(metadata).last_used_at = Some(now),
             Ok(false) => {}
             Err(error) => tracing::warn!(
                 target: "auth_apikey",

@@ -51,6 +51,23 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// [`StoreError::Unavailable`].
     async fn find_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError>;
 
+    /// [`KeyStore::find_by_hash`] for the verification path: the metadata comes shared
+    /// (`Arc`), so a store that keeps records in memory hands it out without a copy per
+    /// request. The default calls `find_by_hash`; override it when the store can share.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the backend cannot be reached.
+    async fn find_shared(&self, hash: &KeyHash) -> Result<Option<SharedKeyRecord>, StoreError> {
+        Ok(self
+            .find_by_hash(hash)
+            .await?
+            .map(|record| SharedKeyRecord {
+                hash: record.hash,
+                metadata: Arc::new(record.metadata),
+            }))
+    }
+
     /// The metadata of the key with public id `id`.
     ///
     /// # Errors
@@ -121,6 +138,10 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).find_by_hash(hash).await
     }
 
+    async fn find_shared(&self, hash: &KeyHash) -> Result<Option<SharedKeyRecord>, StoreError> {
+        (**self).find_shared(hash).await
+    }
+
     async fn find_by_id(&self, id: &str) -> Result<Option<KeyMetadata>, StoreError> {
         (**self).find_by_id(id).await
     }
@@ -156,9 +177,19 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     }
 }
 
+/// A key record as [`KeyStore::find_shared`] answers it: the metadata shared, not copied.
+#[derive(Debug, Clone)]
+pub struct SharedKeyRecord {
+    /// The stored hash (the manager compares it with the presented key's, in constant time).
+    pub hash: KeyHash,
+    /// The key's metadata.
+    pub metadata: Arc<KeyMetadata>,
+}
+
 #[derive(Default)]
 struct Inner {
-    by_hash: HashMap<KeyHash, KeyRecord>,
+    // Shared, so a verification clones a pointer; changes copy on write.
+    by_hash: HashMap<KeyHash, Arc<KeyMetadata>>,
     by_id: HashMap<String, KeyHash>,
     by_owner: HashMap<String, Vec<KeyHash>>,
 }
@@ -176,13 +207,13 @@ impl Inner {
             .entry(record.metadata.owner.clone())
             .or_default()
             .push(record.hash);
-        slot.insert(record);
+        slot.insert(Arc::new(record.metadata));
         Ok(())
     }
 
     fn get_mut(&mut self, id: &str) -> Option<&mut KeyMetadata> {
         let hash = self.by_id.get(id)?;
-        self.by_hash.get_mut(hash).map(|r| &mut r.metadata)
+        self.by_hash.get_mut(hash).map(Arc::make_mut)
     }
 }
 
@@ -230,7 +261,11 @@ impl MemoryKeyStore {
     /// Every record, for inspection (tests, exports). Hashes and metadata only.
     #[must_use]
     pub fn records(&self) -> Vec<KeyRecord> {
-        self.read().by_hash.values().cloned().collect()
+        self.read()
+            .by_hash
+            .iter()
+            .map(|(hash, metadata)| KeyRecord::new(*hash, KeyMetadata::clone(metadata)))
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -257,7 +292,22 @@ impl KeyStore for MemoryKeyStore {
     }
 
     async fn find_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
-        Ok(self.read().by_hash.get(hash).cloned())
+        Ok(self
+            .read()
+            .by_hash
+            .get(hash)
+            .map(|metadata| KeyRecord::new(*hash, KeyMetadata::clone(metadata))))
+    }
+
+    async fn find_shared(&self, hash: &KeyHash) -> Result<Option<SharedKeyRecord>, StoreError> {
+        Ok(self
+            .read()
+            .by_hash
+            .get(hash)
+            .map(|metadata| SharedKeyRecord {
+                hash: *hash,
+                metadata: Arc::clone(metadata),
+            }))
     }
 
     async fn find_by_id(&self, id: &str) -> Result<Option<KeyMetadata>, StoreError> {
@@ -266,7 +316,7 @@ impl KeyStore for MemoryKeyStore {
             .by_id
             .get(id)
             .and_then(|hash| inner.by_hash.get(hash))
-            .map(|r| r.metadata.clone()))
+            .map(|metadata| KeyMetadata::clone(metadata)))
     }
 
     async fn list_by_owner(&self, owner: &str) -> Result<Vec<KeyMetadata>, StoreError> {
@@ -277,7 +327,7 @@ impl KeyStore for MemoryKeyStore {
             .into_iter()
             .flatten()
             .filter_map(|hash| inner.by_hash.get(hash))
-            .map(|r| r.metadata.clone())
+            .map(|metadata| KeyMetadata::clone(metadata))
             .collect();
         list.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(list)
@@ -369,6 +419,33 @@ mod tests {
                 at(u64::from(n)),
             ),
         )
+    }
+
+    #[tokio::test]
+    async fn verification_lookups_share_the_record_and_writes_copy() {
+        let store = Arc::new(MemoryKeyStore::new());
+        store.insert(record(1, "alice")).await.unwrap();
+        let hash = KeyHash::from_bytes([1; 32]);
+        // Through the `Arc<S>` forwarding impl too: it must not fall back to the copying
+        // default.
+        let first = KeyStore::find_shared(&store, &hash).await.unwrap().unwrap();
+        let second = store.find_shared(&hash).await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first.metadata, &second.metadata));
+        assert_eq!(first.hash, hash);
+        assert!(store.touch("key_1", at(100), at(50)).await.unwrap());
+        let after = store.find_shared(&hash).await.unwrap().unwrap();
+        assert_eq!(after.metadata.last_used_at, Some(at(100)));
+        assert_eq!(
+            first.metadata.last_used_at, None,
+            "a handed-out record never changes"
+        );
+        assert!(
+            store
+                .find_shared(&KeyHash::from_bytes([9; 32]))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]

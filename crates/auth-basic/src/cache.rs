@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use auth_core::SharedClock;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -62,14 +62,20 @@ impl CacheConfig {
 }
 
 struct Entry {
-    /// SHA-256 of the PHC string the password was verified against: a new password (or a
-    /// rehash) changes it, so the entry stops matching at once.
-    hash_fingerprint: [u8; 32],
+    /// The PHC string the password was verified against: a new password (or a rehash)
+    /// changes it, so the entry stops matching at once. Kept whole rather than hashed: the
+    /// user store holds the same string, and comparing it costs less than hashing it on
+    /// every request.
+    password_hash: Box<str>,
     expires: SystemTime,
 }
 
 pub(crate) struct VerifiedCache {
-    key: Zeroizing<[u8; 32]>,
+    /// HMAC-SHA256 already keyed with a random per-process key: each lookup clones it
+    /// instead of deriving the padded key blocks again (two of the four SHA-256 blocks
+    /// of a short MAC). The state is as sensitive as the key; the `hmac` crate offers no
+    /// way to zeroize it, so it lives, like the entries, until the cache is dropped.
+    mac: Hmac<Sha256>,
     config: CacheConfig,
     clock: SharedClock,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
@@ -80,8 +86,10 @@ impl VerifiedCache {
         config.validate()?;
         let mut key = Zeroizing::new([0_u8; 32]);
         getrandom::getrandom(key.as_mut()).map_err(|_| Error::Hash("no OS randomness"))?;
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_ref())
+            .map_err(|_| Error::Hash("HMAC key"))?;
         Ok(Self {
-            key,
+            mac,
             config,
             clock,
             entries: Mutex::new(HashMap::new()),
@@ -89,28 +97,25 @@ impl VerifiedCache {
     }
 
     fn digest(&self, user_id: &str, password: &[u8]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_ref())
-            .expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(&(user_id.len() as u64).to_be_bytes());
         mac.update(user_id.as_bytes());
         mac.update(password);
         mac.finalize().into_bytes().into()
     }
 
-    fn fingerprint(password_hash: &str) -> [u8; 32] {
-        Sha256::digest(password_hash.as_bytes()).into()
-    }
-
     /// Whether `password` was verified for `record`, with its current hash, within the TTL.
     pub(crate) fn hit(&self, record: &UserRecord, password: &[u8]) -> bool {
         let digest = self.digest(&record.id, password);
-        let fingerprint = Self::fingerprint(&record.password_hash);
         let now = self.clock.now();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         match entries.get(&digest) {
-            Some(entry) if entry.expires > now => {
-                bool::from(entry.hash_fingerprint.ct_eq(&fingerprint))
-            }
+            Some(entry) if entry.expires > now => bool::from(
+                entry
+                    .password_hash
+                    .as_bytes()
+                    .ct_eq(record.password_hash.as_bytes()),
+            ),
             Some(_) => {
                 entries.remove(&digest);
                 false
@@ -134,7 +139,7 @@ impl VerifiedCache {
         entries.insert(
             digest,
             Entry {
-                hash_fingerprint: Self::fingerprint(&record.password_hash),
+                password_hash: record.password_hash.as_str().into(),
                 expires: now + self.config.ttl,
             },
         );

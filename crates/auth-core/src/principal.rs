@@ -1,7 +1,6 @@
 //! [`Principal`]: who made the request, by which scheme, with which scopes.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -66,7 +65,8 @@ impl fmt::Display for Scheme {
 /// values there are, never their contents: they may hold secrets.
 #[derive(Clone, Default)]
 pub struct Extensions {
-    map: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    // A principal carries zero to a few values: a short list beats a hash map here.
+    values: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
 }
 
 impl Extensions {
@@ -78,22 +78,37 @@ impl Extensions {
 
     /// Stores `value`, replacing any earlier value of the same type.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.map.insert(TypeId::of::<T>(), Arc::new(value));
+        self.insert_arc(Arc::new(value));
+    }
+
+    /// Stores a value that is already shared, without copying it (a store's cached record,
+    /// say), replacing any earlier value of the same type.
+    pub fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        let id = TypeId::of::<T>();
+        match self.values.iter_mut().find(|(key, _)| *key == id) {
+            Some((_, slot)) => *slot = value,
+            None => self.values.push((id, value)),
+        }
+    }
+
+    fn find(&self, id: TypeId) -> Option<&Arc<dyn Any + Send + Sync>> {
+        self.values
+            .iter()
+            .find(|(key, _)| *key == id)
+            .map(|(_, value)| value)
     }
 
     /// The value of type `T`, if any.
     #[must_use]
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.map
-            .get(&TypeId::of::<T>())
+        self.find(TypeId::of::<T>())
             .and_then(|value| value.downcast_ref::<T>())
     }
 
     /// The value of type `T` as a shared pointer, if any.
     #[must_use]
     pub fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.map
-            .get(&TypeId::of::<T>())
+        self.find(TypeId::of::<T>())
             .cloned()
             .and_then(|value| value.downcast::<T>().ok())
     }
@@ -101,26 +116,26 @@ impl Extensions {
     /// Whether a value of type `T` is present.
     #[must_use]
     pub fn contains<T: Send + Sync + 'static>(&self) -> bool {
-        self.map.contains_key(&TypeId::of::<T>())
+        self.find(TypeId::of::<T>()).is_some()
     }
 
     /// Number of values.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.values.len()
     }
 
     /// Whether there are no values.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.values.is_empty()
     }
 }
 
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extensions")
-            .field("len", &self.map.len())
+            .field("len", &self.values.len())
             .finish_non_exhaustive()
     }
 }
@@ -144,8 +159,13 @@ impl fmt::Debug for Extensions {
 /// assert_eq!(principal.extension::<Tenant>(), Some(&Tenant(7)));
 /// # Ok::<(), auth_core::ScopeError>(())
 /// ```
+///
+/// Cloning is cheap (one reference count): the extractors hand each handler a clone.
 #[derive(Clone)]
-pub struct Principal {
+pub struct Principal(Arc<PrincipalInner>);
+
+#[derive(Clone)]
+struct PrincipalInner {
     subject: String,
     scheme: Scheme,
     scopes: Scopes,
@@ -158,27 +178,32 @@ impl Principal {
     /// A principal for `subject`, authenticated now by `scheme`, with no scopes.
     #[must_use]
     pub fn new(subject: impl Into<String>, scheme: Scheme) -> Self {
-        Self {
+        Self(Arc::new(PrincipalInner {
             subject: subject.into(),
             scheme,
             scopes: Scopes::new(),
             authenticated_at: SystemTime::now(),
             key_id: None,
             extensions: Extensions::new(),
-        }
+        }))
+    }
+
+    /// The fields, to change them (copied first only if this principal is shared).
+    fn inner_mut(&mut self) -> &mut PrincipalInner {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Sets the granted scopes.
     #[must_use]
     pub fn with_scopes(mut self, scopes: Scopes) -> Self {
-        self.scopes = scopes;
+        self.inner_mut().scopes = scopes;
         self
     }
 
     /// Sets when the caller authenticated (for a session: the login time; for a JWT: `iat`).
     #[must_use]
     pub fn with_authenticated_at(mut self, at: SystemTime) -> Self {
-        self.authenticated_at = at;
+        self.inner_mut().authenticated_at = at;
         self
     }
 
@@ -186,73 +211,81 @@ impl Principal {
     /// It appears in audit events, so it must never be the credential itself.
     #[must_use]
     pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.key_id = Some(key_id.into());
+        self.inner_mut().key_id = Some(key_id.into());
         self
     }
 
     /// Adds scheme-specific data.
     #[must_use]
     pub fn with_extension<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.extensions.insert(value);
+        self.inner_mut().extensions.insert(value);
+        self
+    }
+
+    /// Adds scheme-specific data that is already shared, without copying it (see
+    /// [`Extensions::insert_arc`]); [`Principal::extension`] finds it as a `T`.
+    #[must_use]
+    pub fn with_extension_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.inner_mut().extensions.insert_arc(value);
         self
     }
 
     /// Who the caller is: user name, client id, key owner, `sub` claim.
     #[must_use]
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.0.subject
     }
 
     /// The scheme that authenticated the caller.
     #[must_use]
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.0.scheme
     }
 
     /// The scopes granted to the caller.
     #[must_use]
     pub fn scopes(&self) -> &Scopes {
-        &self.scopes
+        &self.0.scopes
     }
 
     /// When the caller authenticated.
     #[must_use]
     pub fn authenticated_at(&self) -> SystemTime {
-        self.authenticated_at
+        self.0.authenticated_at
     }
 
     /// The public id of the credential used, when the scheme has one.
     #[must_use]
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        self.0.key_id.as_deref()
     }
 
     /// The scheme-specific value of type `T`, if any.
     #[must_use]
     pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.extensions.get::<T>()
+        self.0.extensions.get::<T>()
     }
 
     /// All scheme-specific data.
     #[must_use]
     pub fn extensions(&self) -> &Extensions {
-        &self.extensions
+        &self.0.extensions
     }
 
     /// All scheme-specific data, to add to it.
     pub fn extensions_mut(&mut self) -> &mut Extensions {
-        &mut self.extensions
+        &mut self.inner_mut().extensions
     }
 }
 
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Principal")
-            .field("subject", &self.subject)
-            .field("scheme", &self.scheme)
-            .field("scopes", &self.scopes)
-            .field("key_id", &self.key_id)
-            .field("extensions", &self.extensions)
+            .field("subject", &self.0.subject)
+            .field("scheme", &self.0.scheme)
+            .field("scopes", &self.0.scopes)
+            .field("key_id", &self.0.key_id)
+            .field("extensions", &self.0.extensions)
             .finish_non_exhaustive()
     }
 }
@@ -276,6 +309,36 @@ mod tests {
             &principal.extensions().get_arc::<Claims>().unwrap(),
             &copy.extensions().get_arc::<Claims>().unwrap()
         ));
+    }
+
+    #[test]
+    fn clones_share_and_changes_copy_on_write() {
+        let original = Principal::new("u1", Scheme::API_KEY).with_key_id("k1");
+        let copy = original.clone();
+        assert!(
+            Arc::ptr_eq(&original.0, &copy.0),
+            "a clone is one reference count"
+        );
+        let changed = copy.with_key_id("k2").with_extension(7_u32);
+        assert_eq!(original.key_id(), Some("k1"));
+        assert_eq!(original.extension::<u32>(), None);
+        assert_eq!(changed.key_id(), Some("k2"));
+        assert_eq!(changed.extension::<u32>(), Some(&7));
+    }
+
+    #[test]
+    fn shared_extensions_are_not_copied_and_replace_by_type() {
+        let shared = Arc::new(Claims { role: "reader" });
+        let principal = Principal::new("u1", Scheme::JWT)
+            .with_extension(Claims { role: "admin" })
+            .with_extension_arc(Arc::clone(&shared));
+        assert_eq!(principal.extensions().len(), 1);
+        assert!(Arc::ptr_eq(
+            &principal.extensions().get_arc::<Claims>().unwrap(),
+            &shared
+        ));
+        assert!(principal.extensions().contains::<Claims>());
+        assert!(!principal.extensions().contains::<String>());
     }
 
     #[test]

@@ -13,7 +13,28 @@ pub trait HeaderSource: Sync {
 
     /// Every value of field `name`, in the order received.
     fn get_all(&self, name: &str) -> Vec<&[u8]>;
+
+    /// The value of field `name` when it appears at most once: `Ok(None)` when absent,
+    /// `Err(RepeatedHeader)` when it appears more than once.
+    ///
+    /// The default calls [`HeaderSource::get_all`]; adapters override it to answer without
+    /// collecting the values (it runs on every authenticated request).
+    ///
+    /// # Errors
+    ///
+    /// [`RepeatedHeader`] when the field appears more than once.
+    fn get_one(&self, name: &str) -> Result<Option<&[u8]>, RepeatedHeader> {
+        match self.get_all(name).as_slice() {
+            [] => Ok(None),
+            [value] => Ok(Some(value)),
+            _ => Err(RepeatedHeader),
+        }
+    }
 }
+
+/// A header field that must appear at most once appeared more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedHeader;
 
 /// A plain list of header fields: for tests, and for callers whose framework has no adapter.
 ///
@@ -195,10 +216,9 @@ impl<'a> AuthRequest<'a> {
     /// [`HeaderError::Repeated`] when the header appears more than once;
     /// [`HeaderError::NotVisibleAscii`] when its value holds other bytes.
     pub fn single_header(&self, name: &str) -> Result<Option<&'a str>, HeaderError> {
-        let values = self.headers.get_all(name);
-        match values.as_slice() {
-            [] => Ok(None),
-            [value] => {
+        match self.headers.get_one(name) {
+            Ok(None) => Ok(None),
+            Ok(Some(value)) => {
                 if value
                     .iter()
                     .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
@@ -211,7 +231,7 @@ impl<'a> AuthRequest<'a> {
                     Err(HeaderError::NotVisibleAscii)
                 }
             }
-            _ => Err(HeaderError::Repeated),
+            Err(RepeatedHeader) => Err(HeaderError::Repeated),
         }
     }
 

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// A set of scope tokens, as RFC 6749 §3.3 defines them:
 ///
@@ -27,8 +29,42 @@ use std::str::FromStr;
 /// assert_eq!(granted.to_string(), "read:orders write:orders");
 /// # Ok::<(), auth_core::ScopeError>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(BTreeSet<String>);
+///
+/// Cloning is cheap: the tokens are shared (copy on write), so a credential store can hand
+/// the same set to every request's [`Principal`](crate::Principal) without copying it.
+#[derive(Clone, Default)]
+pub struct Scopes(Option<Arc<BTreeSet<String>>>);
+
+/// The empty set every `Scopes(None)` reads as.
+static EMPTY: BTreeSet<String> = BTreeSet::new();
+
+impl Scopes {
+    fn from_set(set: BTreeSet<String>) -> Self {
+        if set.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(Arc::new(set)))
+        }
+    }
+
+    fn set(&self) -> &BTreeSet<String> {
+        self.0.as_deref().unwrap_or(&EMPTY)
+    }
+}
+
+impl PartialEq for Scopes {
+    fn eq(&self, other: &Self) -> bool {
+        self.set() == other.set()
+    }
+}
+
+impl Eq for Scopes {}
+
+impl Hash for Scopes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.set().hash(state);
+    }
+}
 
 /// A scope string that breaks RFC 6749 §3.3.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,7 +114,7 @@ impl Scopes {
                 });
             }
         }
-        Ok(Self(set))
+        Ok(Self::from_set(set))
     }
 
     /// Builds a set from tokens, checking each one.
@@ -103,32 +139,32 @@ impl Scopes {
             }
             set.insert(token);
         }
-        Ok(Self(set))
+        Ok(Self::from_set(set))
     }
 
     /// Whether `scope` is in the set.
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.contains(scope)
+        self.set().contains(scope)
     }
 
     /// Whether every scope of `required` is in the set.
     #[must_use]
     pub fn contains_all(&self, required: &Scopes) -> bool {
-        required.0.is_subset(&self.0)
+        required.set().is_subset(self.set())
     }
 
     /// The scopes of `required` that this set lacks (empty when it has them all).
     #[must_use]
     pub fn missing(&self, required: &Scopes) -> Scopes {
-        Scopes(required.0.difference(&self.0).cloned().collect())
+        Scopes::from_set(required.set().difference(self.set()).cloned().collect())
     }
 
     /// The scopes in both sets: what a client may get when it asks for `requested` and is
     /// allowed `self`.
     #[must_use]
     pub fn intersection(&self, other: &Scopes) -> Scopes {
-        Scopes(self.0.intersection(&other.0).cloned().collect())
+        Scopes::from_set(self.set().intersection(other.set()).cloned().collect())
     }
 
     /// Adds a token that is already known to be valid (a constant in code).
@@ -138,25 +174,26 @@ impl Scopes {
     /// [`ScopeError::InvalidCharacter`] when it is not a valid `scope-token`.
     pub fn insert(&mut self, scope: &str) -> Result<(), ScopeError> {
         let checked = Scopes::try_from_tokens([scope])?;
-        self.0.extend(checked.0);
+        let set = Arc::make_mut(self.0.get_or_insert_with(Default::default));
+        set.extend(checked.set().iter().cloned());
         Ok(())
     }
 
     /// Number of scopes.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.set().len()
     }
 
     /// Whether the set is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.set().is_empty()
     }
 
     /// The scopes, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.set().iter().map(String::as_str)
     }
 }
 
@@ -175,7 +212,7 @@ impl FromStr for Scopes {
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for scope in &self.0 {
+        for scope in self.set() {
             if !first {
                 f.write_str(" ")?;
             }
@@ -188,7 +225,7 @@ impl fmt::Display for Scopes {
 
 impl fmt::Debug for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.iter()).finish()
+        f.debug_set().entries(self.set().iter()).finish()
     }
 }
 
@@ -198,7 +235,7 @@ impl<'a> IntoIterator for &'a Scopes {
         std::iter::Map<std::collections::btree_set::Iter<'a, String>, fn(&String) -> &str>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(String::as_str)
+        self.set().iter().map(String::as_str)
     }
 }
 
@@ -244,6 +281,28 @@ mod tests {
         assert_eq!(granted.missing(&required).to_string(), "admin");
         assert_eq!(granted.intersection(&required).to_string(), "read");
         assert!(granted.contains_all(&Scopes::new()));
+    }
+
+    #[test]
+    fn clones_share_and_insert_copies_on_write() {
+        let original = Scopes::parse("read").unwrap();
+        let mut copy = original.clone();
+        assert!(Arc::ptr_eq(
+            original.0.as_ref().unwrap(),
+            copy.0.as_ref().unwrap()
+        ));
+        copy.insert("write").unwrap();
+        assert_eq!(original.to_string(), "read");
+        assert_eq!(copy.to_string(), "read write");
+        // The empty set compares and hashes the same however it was made.
+        assert_eq!(Scopes::new(), Scopes::parse("").unwrap());
+        assert_eq!(Scopes::new(), original.missing(&original));
+        use std::hash::BuildHasher;
+        let state = std::collections::hash_map::RandomState::new();
+        assert_eq!(
+            state.hash_one(Scopes::new()),
+            state.hash_one(Scopes::try_from_tokens(Vec::<String>::new()).unwrap())
+        );
     }
 
     #[test]
