@@ -1,7 +1,7 @@
 //! [`JwtAuthenticator`]: bearer JWTs on requests (RFC 6750).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -10,30 +10,153 @@ use auth_core::{
 };
 use serde_json::{Map, Value};
 
-use crate::verifier::{RegisteredClaims, TokenHeader, Verifier};
+use crate::token::{ClaimValue, ClaimsView, SLOTTED, parse_claims, parse_object};
+use crate::verifier::{
+    Dates, RegisteredClaims, TokenHeader, Verifier, numeric_date, registered_claims,
+};
 use crate::{KeyError, VerifyError};
 
-/// The verified claims of the request's token, carried on the [`Principal`]. auth-actix's
-/// `JwtClaims<C>` extractor deserializes them into the application's type.
+/// The verified claims of a token, as carried on the [`Principal`] by [`JwtAuthenticator`]
+/// (auth-actix's `JwtClaims<C>` extractor deserializes them into the application's type) and
+/// returned by [`Verifier::verify_claims`].
+///
+/// Cheap to make: it keeps the claims JSON as sent (checked: an object with unique member
+/// names) and the header fields auth-jwt uses; the registered claims and the claims object
+/// are parsed from it on first use, and [`deserialize`](VerifiedClaims::deserialize) reads
+/// the JSON straight into the application's type.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use auth_jwt::{Algorithm, Issuer, Key, KeySet, Verifier};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Tenant {
+///     tenant: u32,
+/// }
+///
+/// let keys = KeySet::single(Key::generate("k1", Algorithm::ES256)?);
+/// let issuer = Issuer::builder(keys.clone()).issuer("https://id.example").build()?;
+/// let verifier = Verifier::builder(keys).issuer("https://id.example").build()?;
+/// let token = issuer.issue("alice", &serde_json::json!({"tenant": 7}))?;
+///
+/// let claims = verifier.verify_claims(&token).await?;
+/// assert_eq!(claims.registered().sub.as_deref(), Some("alice"));
+/// assert_eq!(claims.deserialize::<Tenant>()?.tenant, 7);
+/// assert_eq!(claims.claims()["tenant"], 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedClaims {
-    /// Every claim, as sent.
-    pub claims: Arc<Map<String, Value>>,
-    /// The registered claims.
-    pub registered: RegisteredClaims,
-    /// The header fields auth-jwt uses.
-    pub header: TokenHeader,
+    header: TokenHeader,
+    source: Source,
+    registered: OnceLock<RegisteredClaims>,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// The claims JSON, and the object parsed from it once asked for.
+    Json {
+        json: String,
+        object: OnceLock<Arc<Map<String, Value>>>,
+    },
+    /// An object from another verifier.
+    Object(Arc<Map<String, Value>>),
 }
 
 impl VerifiedClaims {
-    /// The claims as `C`.
+    /// Verified claims from another verifier (for example an OAuth 2.0 resource server that
+    /// checked an RFC 9068 access token), so `JwtClaims<C>` works for its principals too.
+    #[must_use]
+    pub fn new(
+        header: TokenHeader,
+        registered: RegisteredClaims,
+        claims: Arc<Map<String, Value>>,
+    ) -> Self {
+        Self {
+            header,
+            source: Source::Object(claims),
+            registered: OnceLock::from(registered),
+        }
+    }
+
+    /// From the claims JSON of a token that passed every check.
+    pub(crate) fn from_json(header: TokenHeader, json: String) -> Self {
+        Self {
+            header,
+            source: Source::Json {
+                json,
+                object: OnceLock::new(),
+            },
+            registered: OnceLock::new(),
+        }
+    }
+
+    /// The header fields auth-jwt uses.
+    #[must_use]
+    pub fn header(&self) -> &TokenHeader {
+        &self.header
+    }
+
+    /// The registered claims (parsed from the claims JSON on first use).
+    #[must_use]
+    pub fn registered(&self) -> &RegisteredClaims {
+        self.registered.get_or_init(|| match &self.source {
+            Source::Json { json, .. } => registered_from_json(json),
+            // Set by `new`.
+            Source::Object(_) => RegisteredClaims::default(),
+        })
+    }
+
+    /// Every claim, as sent (parsed from the claims JSON on first use).
+    #[must_use]
+    pub fn claims(&self) -> &Arc<Map<String, Value>> {
+        match &self.source {
+            Source::Json { json, object } => object.get_or_init(|| {
+                // The JSON passed the same strict parse when the token was verified.
+                Arc::new(parse_object(json.as_bytes(), "claims").unwrap_or_default())
+            }),
+            Source::Object(object) => object,
+        }
+    }
+
+    /// The claims JSON as sent, when these claims come from a token verified by auth-jwt.
+    #[must_use]
+    pub fn json(&self) -> Option<&str> {
+        match &self.source {
+            Source::Json { json, .. } => Some(json),
+            Source::Object(_) => None,
+        }
+    }
+
+    /// The claims as `C`, deserialized straight from the claims JSON.
     ///
     /// # Errors
     ///
     /// The serde error when they do not fit `C`.
     pub fn deserialize<C: serde::de::DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
-        serde_json::from_value(Value::Object(Map::clone(&self.claims)))
+        match &self.source {
+            Source::Json { json, .. } => serde_json::from_str(json),
+            Source::Object(object) => serde_json::from_value(Value::Object(Map::clone(object))),
+        }
     }
+}
+
+/// The registered claims of checked claims JSON (re-read: the checks passed on it, so it
+/// parses and its registered claims have their types).
+fn registered_from_json(json: &str) -> RegisteredClaims {
+    let Ok(claims) = parse_claims(json, &[]) else {
+        return RegisteredClaims::default();
+    };
+    let date = |value, name| numeric_date(value, name).ok().flatten();
+    let dates = Dates {
+        exp: date(claims.exp.as_ref(), "exp").unwrap_or_default(),
+        nbf: date(claims.nbf.as_ref(), "nbf"),
+        iat: date(claims.iat.as_ref(), "iat"),
+    };
+    registered_claims(&claims, &dates)
 }
 
 /// Authenticates requests carrying a JWT as a bearer token.
@@ -54,6 +177,8 @@ pub struct JwtAuthenticator {
     challenges: Vec<Challenge>,
     cookie: Option<String>,
     subject_claims: Vec<String>,
+    /// The subject claims the claims parse must keep besides the ones it always keeps.
+    extra_claims: Vec<String>,
 }
 
 /// Builds a [`JwtAuthenticator`].
@@ -148,51 +273,49 @@ impl JwtAuthenticator {
         Ok(found)
     }
 
-    fn principal(
+    /// What the principal takes from the checked claims: subject, scopes, `iat`.
+    fn principal_parts(
         &self,
-        header: TokenHeader,
-        registered: RegisteredClaims,
-        claims: Map<String, Value>,
-    ) -> Result<Principal, VerifyError> {
+        claims: &ClaimsView<'_>,
+        dates: &Dates,
+    ) -> Result<(String, Scopes, Option<i64>), VerifyError> {
         let subject = self
             .subject_claims
             .iter()
-            .find_map(|name| match claims.get(name) {
-                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
+            .find_map(|name| match claims.get(name, &self.extra_claims) {
+                Some(ClaimValue::Str(s)) if !s.is_empty() => Some(String::from(&**s)),
+                Some(ClaimValue::Num(n)) => Some(n.to_string()),
                 _ => None,
             })
             .ok_or(VerifyError::MissingClaim("sub"))?;
-        let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
+        let scopes = match claims.scope.as_ref().or(claims.scp.as_ref()) {
             None => Scopes::new(),
-            Some(Value::String(s)) => {
+            Some(ClaimValue::Str(s)) => {
                 Scopes::parse(s).map_err(|_| VerifyError::InvalidClaim("scope"))?
             }
-            Some(Value::Array(items)) => Scopes::try_from_tokens(
-                items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or(VerifyError::InvalidClaim("scp"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-            .map_err(|_| VerifyError::InvalidClaim("scp"))?,
+            Some(ClaimValue::Strs(items)) => Scopes::try_from_tokens(items.iter().map(|s| &**s))
+                .map_err(|_| VerifyError::InvalidClaim("scp"))?,
+            Some(ClaimValue::Array) => return Err(VerifyError::InvalidClaim("scp")),
             Some(_) => return Err(VerifyError::InvalidClaim("scope")),
         };
+        Ok((subject, scopes, dates.iat))
+    }
+
+    async fn verify(&self, token: &str) -> Result<Principal, VerifyError> {
+        let (header, json, (subject, scopes, iat)) = self
+            .verifier
+            .verify_with(token, &self.extra_claims, |claims, dates| {
+                self.principal_parts(claims, dates)
+            })
+            .await?;
         let mut principal = Principal::new(subject, Scheme::JWT).with_scopes(scopes);
-        if let Some(iat) = registered.iat.and_then(|iat| u64::try_from(iat).ok()) {
+        if let Some(iat) = iat.and_then(|iat| u64::try_from(iat).ok()) {
             principal = principal.with_authenticated_at(UNIX_EPOCH + Duration::from_secs(iat));
         }
         if let Some(kid) = &header.kid {
-            principal = principal.with_key_id(kid.clone());
+            principal = principal.with_key_id(kid.as_str());
         }
-        Ok(principal.with_extension(VerifiedClaims {
-            claims: Arc::new(claims),
-            registered,
-            header,
-        }))
+        Ok(principal.with_extension(VerifiedClaims::from_json(header, json)))
     }
 }
 
@@ -238,11 +361,7 @@ impl Authenticator for JwtAuthenticator {
             Ok(None) => return Outcome::NoCredential,
             Err(rejection) => return Outcome::Rejected(rejection),
         };
-        let result = match self.verifier.verify_raw(token).await {
-            Ok((header, registered, claims)) => self.principal(header, registered, claims),
-            Err(error) => Err(error),
-        };
-        match result {
+        match self.verify(token).await {
             Ok(principal) => Outcome::Authenticated(principal),
             Err(error @ VerifyError::Unavailable(_)) => {
                 Outcome::Rejected(Rejection::unavailable(error.reason()).with_scheme(Scheme::JWT))
@@ -294,11 +413,18 @@ impl JwtAuthenticatorBuilder {
                 "realm, cookie name and subject claims must not be empty".into(),
             ));
         }
+        let mut extra_claims = Vec::new();
+        for name in &self.subject_claims {
+            if !SLOTTED.contains(&name.as_str()) && !extra_claims.contains(name) {
+                extra_claims.push(name.clone());
+            }
+        }
         Ok(JwtAuthenticator {
             verifier: self.verifier,
             challenges: vec![Challenge::bearer(self.realm)],
             cookie: self.cookie,
             subject_claims: self.subject_claims,
+            extra_claims,
         })
     }
 }

@@ -350,6 +350,15 @@ impl KeySource for RemoteJwks {
             None => Err(VerifyError::Unavailable("jwks")),
         }
     }
+
+    fn key_now(&self, kid: Option<&str>) -> Option<Result<Option<Arc<Key>>, VerifyError>> {
+        // Only the plain hit: a fresh set that has the key. Anything else goes through `key`.
+        let (cached, _, _) = self.snapshot();
+        match &cached {
+            Some((keys, true)) => Self::lookup(keys, kid).map(|key| Ok(Some(key))),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for RemoteJwks {

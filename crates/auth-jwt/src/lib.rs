@@ -60,6 +60,22 @@
 //! Failures name their reason ([`VerifyError::reason`]) for the audit log; the client sees
 //! only `invalid_token`.
 //!
+//! # Reading the claims
+//!
+//! The checks read the claims in one pass that keeps only what they and the authenticator
+//! use (the registered claims, `scope`/`scp`, the subject claims), borrowed from the decoded
+//! JSON, without building a map of the rest; duplicate members, and values `serde_json`
+//! would refuse, are refused anywhere in the object. Then, by what the caller asks for:
+//!
+//! | Method | Claims as | Cost |
+//! |---|---|---|
+//! | [`Verifier::verify`] | the application's type `C` (and [`RegisteredClaims`]) | one more parse, straight into `C` |
+//! | [`Verifier::verify_claims`] | [`VerifiedClaims`]: the JSON kept, registered claims and map parsed on first use | none more |
+//! | [`Verifier::verify_raw`] | a `serde_json::Map` (and [`RegisteredClaims`]) | a map built member by member |
+//!
+//! [`JwtAuthenticator`] puts [`VerifiedClaims`] on the principal, so a handler that only
+//! needs the subject and scopes pays for no more.
+//!
 //! # Keys and rotation
 //!
 //! A [`Key`] is bound to one algorithm when it is loaded (PEM, DER, JWK, or generated).

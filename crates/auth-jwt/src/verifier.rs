@@ -1,5 +1,6 @@
 //! [`Verifier`]: the RFC 8725 floor, and where keys come from ([`KeySource`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,10 +11,13 @@ use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::keys::{Key, KeySet, parse_alg};
+use crate::keys::{Key, KeySet};
 use crate::revocation::RevocationStore;
-use crate::token::{HeaderValue, b64_decode, parse_header, parse_object, split};
-use crate::{KeyError, VerifyError};
+use crate::token::{
+    ClaimValue, ClaimsView, Compact, b64_decode, b64_decode_into, jose_header, parse_claims,
+    parse_object, split,
+};
+use crate::{KeyError, VerifiedClaims, VerifyError};
 
 /// Where a [`Verifier`] finds the key for a token.
 #[async_trait]
@@ -21,15 +25,33 @@ pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// The key for `kid`; for a token without `kid`, the only key when there is exactly one.
     /// `Ok(None)` when there is none.
     async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<Key>>, VerifyError>;
+
+    /// The same answer as [`key`](KeySource::key) when the source can give it without
+    /// waiting (a key set in memory, a fresh cache), so the verifier skips the future;
+    /// `None` to have the verifier call [`key`](KeySource::key). The default is `None`.
+    fn key_now(&self, kid: Option<&str>) -> Option<Result<Option<Arc<Key>>, VerifyError>> {
+        let _ = kid;
+        None
+    }
 }
 
 #[async_trait]
 impl KeySource for KeySet {
     async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<Key>>, VerifyError> {
-        Ok(match kid {
+        Ok(self.lookup(kid))
+    }
+
+    fn key_now(&self, kid: Option<&str>) -> Option<Result<Option<Arc<Key>>, VerifyError>> {
+        Some(Ok(self.lookup(kid)))
+    }
+}
+
+impl KeySet {
+    fn lookup(&self, kid: Option<&str>) -> Option<Arc<Key>> {
+        match kid {
             Some(kid) => self.get(kid).cloned(),
             None => self.sole().cloned(),
-        })
+        }
     }
 }
 
@@ -37,6 +59,10 @@ impl KeySource for KeySet {
 impl<S: KeySource + ?Sized> KeySource for Arc<S> {
     async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<Key>>, VerifyError> {
         (**self).key(kid).await
+    }
+
+    fn key_now(&self, kid: Option<&str>) -> Option<Result<Option<Arc<Key>>, VerifyError>> {
+        (**self).key_now(kid)
     }
 }
 
@@ -78,7 +104,20 @@ impl SharedKeySet {
 #[async_trait]
 impl KeySource for SharedKeySet {
     async fn key(&self, kid: Option<&str>) -> Result<Option<Arc<Key>>, VerifyError> {
-        self.current().key(kid).await
+        Ok(self.lookup(kid))
+    }
+
+    fn key_now(&self, kid: Option<&str>) -> Option<Result<Option<Arc<Key>>, VerifyError>> {
+        Some(Ok(self.lookup(kid)))
+    }
+}
+
+impl SharedKeySet {
+    fn lookup(&self, kid: Option<&str>) -> Option<Arc<Key>> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lookup(kid)
     }
 }
 
@@ -221,7 +260,7 @@ impl Verifier {
     }
 
     /// Verifies `token` and deserializes its claims into `C` (use `serde_json::Value` or a
-    /// map for "any claims").
+    /// map for "any claims"), straight from the claims JSON.
     ///
     /// # Errors
     ///
@@ -231,9 +270,12 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<C>, VerifyError> {
-        let (header, registered, claims) = self.verify_raw(token).await?;
-        let claims =
-            serde_json::from_value(Value::Object(claims)).map_err(|_| VerifyError::ClaimsType)?;
+        let (header, json, registered) = self
+            .verify_with(token, &[], |claims, dates| {
+                Ok(registered_claims(claims, dates))
+            })
+            .await?;
+        let claims = serde_json::from_str(&json).map_err(|_| VerifyError::ClaimsType)?;
         Ok(Verified {
             header,
             registered,
@@ -241,7 +283,21 @@ impl Verifier {
         })
     }
 
-    /// Like [`verify`](Verifier::verify), returning the claims as a JSON object.
+    /// Verifies `token` and returns its claims as [`VerifiedClaims`]: the cheapest way to
+    /// keep a verified token. The registered claims and the claims object are parsed from
+    /// the kept JSON only when asked for.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Verifier::verify).
+    pub async fn verify_claims(&self, token: &str) -> Result<VerifiedClaims, VerifyError> {
+        let (header, json, ()) = self.verify_with(token, &[], |_, _| Ok(())).await?;
+        Ok(VerifiedClaims::from_json(header, json))
+    }
+
+    /// Like [`verify`](Verifier::verify), returning the claims as a JSON object (built
+    /// member by member: prefer [`verify`](Verifier::verify) into a struct, or
+    /// [`verify_claims`](Verifier::verify_claims), on a hot path).
     ///
     /// # Errors
     ///
@@ -250,28 +306,38 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<(TokenHeader, RegisteredClaims, Map<String, Value>), VerifyError> {
+        let (header, json, registered) = self
+            .verify_with(token, &[], |claims, dates| {
+                Ok(registered_claims(claims, dates))
+            })
+            .await?;
+        let claims = parse_object(json.as_bytes(), "claims")?;
+        Ok((header, registered, claims))
+    }
+
+    /// Every check, in order; then `extract` reads what the caller needs from the claims
+    /// (parsed once, borrowing from the decoded JSON, with the `extra` names kept besides
+    /// [`SLOTTED`](crate::token::SLOTTED)). Returns the header, the claims JSON and what
+    /// `extract` returned.
+    pub(crate) async fn verify_with<T>(
+        &self,
+        token: &str,
+        extra: &[String],
+        extract: impl FnOnce(&ClaimsView<'_>, &Dates) -> Result<T, VerifyError>,
+    ) -> Result<(TokenHeader, String, T), VerifyError> {
         let policy = &self.policy;
         if token.len() > policy.max_len {
             return Err(VerifyError::TooLarge);
         }
         let parts = split(token)?;
-        let header_bytes = b64_decode(parts.header, "header")?;
-        let header = parse_header(&header_bytes)?;
-
-        let alg = match &header.alg {
-            Some(HeaderValue::Str(name)) => parse_alg(name).ok_or(VerifyError::Algorithm)?,
-            _ => return Err(VerifyError::Algorithm),
-        };
+        let header = jose_header(parts.header)?;
+        let alg = header.alg.ok_or(VerifyError::Algorithm)?;
         if header.crit {
             return Err(VerifyError::Crit);
         }
-        let typ = match &header.typ {
-            None => None,
-            Some(HeaderValue::Str(typ)) => Some(&**typ),
-            Some(HeaderValue::Other) => return Err(VerifyError::Typ),
-        };
+        let typ = header.typ.map_err(|()| VerifyError::Typ)?;
         if let Some(required) = &policy.typ {
-            let matches = typ.is_some_and(|typ| {
+            let matches = typ.as_deref().is_some_and(|typ| {
                 let typ = typ
                     .strip_prefix("application/")
                     .or_else(|| typ.strip_prefix("APPLICATION/"))
@@ -282,50 +348,37 @@ impl Verifier {
                 return Err(VerifyError::Typ);
             }
         }
-        let kid = match &header.kid {
-            None => None,
-            Some(HeaderValue::Str(kid)) => Some(&**kid),
-            Some(HeaderValue::Other) => return Err(VerifyError::UnknownKey),
-        };
-        let key = self.keys.key(kid).await?.ok_or(VerifyError::UnknownKey)?;
+        let kid = header.kid.map_err(|()| VerifyError::UnknownKey)?;
+        let key = match self.keys.key_now(kid.as_deref()) {
+            Some(found) => found?,
+            None => self.keys.key(kid.as_deref()).await?,
+        }
+        .ok_or(VerifyError::UnknownKey)?;
         if key.alg() != alg {
             return Err(VerifyError::Algorithm);
         }
-        let signature = b64_decode(parts.signature, "signature")?;
-        if !key.verify_signature(parts.signing_input.as_bytes(), &signature) {
-            return Err(VerifyError::Signature);
-        }
-
-        let claims = parse_object(&b64_decode(parts.payload, "payload")?, "claims")?;
-        let registered = self.check_claims(&claims).await?;
-        Ok((
-            TokenHeader {
-                alg,
-                kid: kid.map(str::to_owned),
-                typ: typ.map(str::to_owned),
-            },
-            registered,
-            claims,
-        ))
+        let json = check_signature(&key, &parts)?;
+        let claims = parse_claims(&json, extra)?;
+        let dates = self.check_claims(&claims).await?;
+        let extracted = extract(&claims, &dates)?;
+        drop(claims);
+        Ok((TokenHeader { alg, kid, typ }, json, extracted))
     }
 
-    async fn check_claims(
-        &self,
-        claims: &Map<String, Value>,
-    ) -> Result<RegisteredClaims, VerifyError> {
+    async fn check_claims(&self, claims: &ClaimsView<'_>) -> Result<Dates, VerifyError> {
         let policy = &self.policy;
         let now = unix(self.clock.now());
         let leeway = i64::try_from(policy.leeway.as_secs()).unwrap_or(i64::MAX);
 
-        let exp = numeric_date(claims, "exp")?.ok_or(VerifyError::Expired)?;
+        let exp = numeric_date(claims.exp.as_ref(), "exp")?.ok_or(VerifyError::Expired)?;
         if now > exp.saturating_add(leeway) {
             return Err(VerifyError::Expired);
         }
-        let nbf = numeric_date(claims, "nbf")?;
+        let nbf = numeric_date(claims.nbf.as_ref(), "nbf")?;
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(VerifyError::NotYetValid);
         }
-        let iat = numeric_date(claims, "iat")?;
+        let iat = numeric_date(claims.iat.as_ref(), "iat")?;
         if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(VerifyError::IssuedInFuture);
         }
@@ -335,33 +388,30 @@ impl Verifier {
             return Err(VerifyError::LifetimeTooLong);
         }
 
-        let iss = string_claim(claims, "iss")?;
+        let iss = string_claim(claims.iss.as_ref(), "iss")?;
         if !policy.issuers.is_empty()
-            && !iss.as_ref().is_some_and(|iss| policy.issuers.contains(iss))
+            && !iss.is_some_and(|iss| policy.issuers.iter().any(|ok| ok == iss))
         {
             return Err(VerifyError::Issuer);
         }
-        let aud = match claims.get("aud") {
-            None => Vec::new(),
-            Some(Value::String(aud)) => vec![aud.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or(VerifyError::InvalidClaim("aud"))
-                })
-                .collect::<Result<_, _>>()?,
+        let aud: &[Cow<'_, str>] = match &claims.aud {
+            None => &[],
+            Some(ClaimValue::Str(aud)) => std::slice::from_ref(aud),
+            Some(ClaimValue::Strs(items)) => items,
             Some(_) => return Err(VerifyError::InvalidClaim("aud")),
         };
-        if !policy.audiences.is_empty() && !aud.iter().any(|a| policy.audiences.contains(a)) {
+        if !policy.audiences.is_empty()
+            && !aud
+                .iter()
+                .any(|a| policy.audiences.iter().any(|ok| ok == a))
+        {
             return Err(VerifyError::Audience);
         }
-        let sub = string_claim(claims, "sub")?;
-        let jti = string_claim(claims, "jti")?;
+        string_claim(claims.sub.as_ref(), "sub")?;
+        let jti = string_claim(claims.jti.as_ref(), "jti")?;
 
         if let Some(store) = &self.revocations {
-            match &jti {
+            match jti {
                 Some(jti)
                     if store
                         .is_revoked(jti)
@@ -380,15 +430,7 @@ impl Verifier {
             return Err(VerifyError::MissingClaim("jti"));
         }
 
-        Ok(RegisteredClaims {
-            iss,
-            sub,
-            aud,
-            exp,
-            nbf,
-            iat,
-            jti,
-        })
+        Ok(Dates { exp, nbf, iat })
     }
 
     /// Revokes the verified token with `jti` until its `exp`.
@@ -420,15 +462,63 @@ fn unix(time: SystemTime) -> i64 {
     }
 }
 
+/// The size of the stack buffer a signature is decoded into: an RSA-8192 signature (the
+/// largest ring checks) fits.
+const SIGNATURE_BUF: usize = 1024;
+
+/// Checks the signature of `parts` with `key`; returns the decoded claims JSON.
+fn check_signature(key: &Key, parts: &Compact<'_>) -> Result<String, VerifyError> {
+    let mut buf = [0_u8; SIGNATURE_BUF];
+    let mut heap = Vec::new();
+    let signature = b64_decode_into(parts.signature, "signature", &mut buf, &mut heap)?;
+    if !key.verify_signature(parts.signing_input.as_bytes(), signature) {
+        return Err(VerifyError::Signature);
+    }
+    String::from_utf8(b64_decode(parts.payload, "payload")?)
+        .map_err(|_| VerifyError::Malformed("claims"))
+}
+
+/// The dates of a verified token, as checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dates {
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) iat: Option<i64>,
+}
+
+/// The registered claims of checked `claims` (their types were checked: a claim of another
+/// type is left out).
+pub(crate) fn registered_claims(claims: &ClaimsView<'_>, dates: &Dates) -> RegisteredClaims {
+    let string = |value: &Option<ClaimValue<'_>>| {
+        value
+            .as_ref()
+            .and_then(ClaimValue::as_str)
+            .map(str::to_owned)
+    };
+    RegisteredClaims {
+        iss: string(&claims.iss),
+        sub: string(&claims.sub),
+        aud: match &claims.aud {
+            Some(ClaimValue::Str(aud)) => vec![String::from(&**aud)],
+            Some(ClaimValue::Strs(items)) => items.iter().map(|a| String::from(&**a)).collect(),
+            _ => Vec::new(),
+        },
+        exp: dates.exp,
+        nbf: dates.nbf,
+        iat: dates.iat,
+        jti: string(&claims.jti),
+    }
+}
+
 /// A NumericDate (RFC 7519 §2): a JSON number; fractions are truncated. A string, `null`,
 /// or anything else is refused.
-fn numeric_date(
-    claims: &Map<String, Value>,
+pub(crate) fn numeric_date(
+    value: Option<&ClaimValue<'_>>,
     name: &'static str,
 ) -> Result<Option<i64>, VerifyError> {
-    match claims.get(name) {
+    match value {
         None => Ok(None),
-        Some(Value::Number(n)) => n
+        Some(ClaimValue::Num(n)) => n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
             .map(Some)
@@ -437,13 +527,13 @@ fn numeric_date(
     }
 }
 
-fn string_claim(
-    claims: &Map<String, Value>,
+fn string_claim<'v>(
+    value: Option<&'v ClaimValue<'_>>,
     name: &'static str,
-) -> Result<Option<String>, VerifyError> {
-    match claims.get(name) {
+) -> Result<Option<&'v str>, VerifyError> {
+    match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(ClaimValue::Str(s)) => Ok(Some(s)),
         Some(_) => Err(VerifyError::InvalidClaim(name)),
     }
 }

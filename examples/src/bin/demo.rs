@@ -19,9 +19,10 @@ OPTIONS:
     --tls                 serve HTTPS with a self-signed certificate generated at start
                           (written beside FILE, or to the temp dir)
     --database URL        users, API keys, OAuth clients/tokens/codes/consents:
-                          sqlite:PATH or postgres://USER:PW@HOST/DB
-                          [default: sqlite:auth-rs-demo/demo.db, created with its
-                          directory; migrations run on every start]
+                          sqlite:PATH or postgres://USER@HOST/DB
+                          [default: $AUTH_DEMO_DATABASE_URL, else
+                          sqlite:auth-rs-demo/demo.db, created with its directory;
+                          migrations run on every start]
     --database-schema S   PostgreSQL schema for the tables (it must exist)
                           [default: the connection's search_path]
     --redis URL           sessions, HMAC nonces, JWT revocations and failed-attempt
@@ -36,6 +37,9 @@ OPTIONS:
     --public-url URL      the origin clients use (a load balancer's): the OAuth issuer
                           [default: the --listen address's origin]
     -h, --help            print this help
+
+A URL with a password is refused on the command line (`ps` shows every process's
+arguments to every user): put it in $AUTH_DEMO_DATABASE_URL or $AUTH_DEMO_REDIS_URL.
 
 MANY INSTANCES (see docs/scaling-out.md):
     Give every instance the same --state FILE (copy it, mode 0600, or share the path),
@@ -54,6 +58,7 @@ fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut config = DemoConfig::default();
     let mut parser = lexopt::Parser::from_env();
+    let mut database_given = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("listen") => {
@@ -62,7 +67,10 @@ fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
             }
             Long("credentials") => config.credentials = Some(PathBuf::from(parser.value()?)),
             Long("tls") => config.tls = true,
-            Long("database") => config.database = parser.value()?.string()?,
+            Long("database") => {
+                config.database = parser.value()?.string()?;
+                database_given = true;
+            }
             Long("database-schema") => {
                 config.database_schema = Some(parser.value()?.string()?);
             }
@@ -74,8 +82,31 @@ fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
+    for (flag, env, url) in [
+        ("--database", DATABASE_ENV, Some(&config.database)),
+        ("--redis", REDIS_ENV, config.redis.as_ref()),
+    ] {
+        if url.is_some_and(|url| demo::url_has_password(url)) {
+            return Err(lexopt::Error::Custom(
+                format!("{flag} carries a password: pass that URL in ${env} instead").into(),
+            ));
+        }
+    }
+    if !database_given && let Ok(url) = std::env::var(DATABASE_ENV) {
+        config.database = url;
+    }
+    if config.redis.is_none()
+        && let Ok(url) = std::env::var(REDIS_ENV)
+    {
+        config.redis = Some(url);
+    }
     Ok(Some(config))
 }
+
+/// Where a database URL with a password comes from (never the command line).
+const DATABASE_ENV: &str = "AUTH_DEMO_DATABASE_URL";
+/// Where a Redis URL with a password comes from (never the command line).
+const REDIS_ENV: &str = "AUTH_DEMO_REDIS_URL";
 
 fn main() -> ExitCode {
     let config = match parse() {

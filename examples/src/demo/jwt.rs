@@ -46,11 +46,11 @@ async fn logout(user: Authenticated, verifier: web::Data<Verifier>) -> HttpRespo
     let Some(claims) = user.extension::<VerifiedClaims>() else {
         return HttpResponse::InternalServerError().finish();
     };
-    match verifier.revoke(&claims.registered).await {
+    match verifier.revoke(claims.registered()).await {
         Ok(()) => HttpResponse::Ok().json(json!({
             "message": "token revoked",
             "subject": user.subject(),
-            "jti": claims.registered.jti,
+            "jti": claims.registered().jti,
         })),
         Err(error) => {
             tracing::warn!(target: "auth_examples::demo", %error, "could not revoke the token");

@@ -34,6 +34,8 @@ mod session;
 mod state;
 mod stores;
 
+pub use stores::url_has_password;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io;

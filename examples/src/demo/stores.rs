@@ -51,6 +51,18 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether `url` carries a password (`scheme://user:PW@host`, `redis://:PW@host`): such a
+/// URL must not be passed on the command line, where `ps` shows it to every user.
+pub fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    rest[..authority_end]
+        .rfind('@')
+        .is_some_and(|at| rest[..at].contains(':'))
+}
+
 /// The directory a `sqlite:` URL's file lives in, to create it before SQLite opens the
 /// file (SQLite creates a missing file, not a missing directory).
 fn sqlite_dir(url: &str) -> Option<&Path> {
@@ -217,6 +229,16 @@ impl Stores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_with_passwords_are_recognised() {
+        assert!(url_has_password("postgres://u:secret@db/x"));
+        assert!(url_has_password("redis://:secret@127.0.0.1:6379/0"));
+        assert!(!url_has_password("postgres://u@db/x"));
+        assert!(!url_has_password("postgres://db:5432/x?user=a"));
+        assert!(!url_has_password("redis://127.0.0.1:6379"));
+        assert!(!url_has_password("sqlite:auth-rs-demo/demo.db"));
+    }
 
     #[test]
     fn urls_lose_their_password() {

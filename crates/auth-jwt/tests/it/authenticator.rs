@@ -43,7 +43,7 @@ async fn bearer_tokens_give_subject_scopes_and_kid() {
     assert_eq!(p.scopes().to_string(), "a b");
     assert_eq!(p.key_id(), Some("k"));
     assert_eq!(
-        p.extension::<VerifiedClaims>().unwrap().registered.exp as u64,
+        p.extension::<VerifiedClaims>().unwrap().registered().exp as u64,
         NOW + 600
     );
 
@@ -156,4 +156,76 @@ async fn a_cookie_token_works_when_configured_and_duplicates_are_refused() {
         run(&without, "/", &headers).await,
         Outcome::NoCredential
     ));
+}
+
+#[tokio::test]
+async fn the_principal_carries_the_claims_parsed_on_demand() {
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        sub: String,
+        tenant: u32,
+    }
+    let jwt = authenticator(|b| b);
+    let headers = HeaderList::new().with(
+        "Authorization",
+        format!("Bearer {}", token(r#""tenant":42,"scope":"a""#)),
+    );
+    let Outcome::Authenticated(p) = run(&jwt, "/", &headers).await else {
+        panic!()
+    };
+    let verified = p.extension::<VerifiedClaims>().unwrap();
+    assert_eq!(verified.header().kid.as_deref(), Some("k"));
+    assert_eq!(verified.registered().sub.as_deref(), Some("alice"));
+    assert_eq!(verified.claims()["tenant"], 42);
+    assert!(verified.json().unwrap().contains(r#""tenant":42"#));
+    let claims = verified.deserialize::<Claims>().unwrap();
+    assert_eq!((claims.sub.as_str(), claims.tenant), ("alice", 42));
+
+    // The same from the verifier, and from another verifier's claims object.
+    let direct = jwt
+        .verifier()
+        .verify_claims(&token(r#""tenant":42"#))
+        .await
+        .unwrap();
+    assert_eq!(direct.registered(), verified.registered());
+    let other = VerifiedClaims::new(
+        direct.header().clone(),
+        direct.registered().clone(),
+        std::sync::Arc::clone(direct.claims()),
+    );
+    assert_eq!(other.deserialize::<Claims>().unwrap().tenant, 42);
+    assert_eq!(other.registered(), direct.registered());
+    assert_eq!(other.json(), None);
+}
+
+#[tokio::test]
+async fn subject_and_scope_claims_keep_their_type_and_uniqueness_checks() {
+    let lenient = authenticator(|b| b.subject_claims(["userId", "sub"]));
+    for (extra, reason) in [
+        (r#""userId":"u","userId":"v""#, None),
+        (r#""scope":["a",1]"#, Some("jwt_invalid_claim")),
+        (r#""scope":7"#, Some("jwt_invalid_claim")),
+        (r#""scp":["a b"]"#, Some("jwt_invalid_claim")),
+        (r#""scope":"a","scope":"b""#, Some("jwt_duplicate_member")),
+    ] {
+        let headers = HeaderList::new().with("Authorization", format!("Bearer {}", token(extra)));
+        let outcome = run(&lenient, "/", &headers).await;
+        match (reason, outcome) {
+            // `userId` twice: a duplicate, whatever claim the subject comes from.
+            (None, Outcome::Rejected(r)) => assert_eq!(r.reason(), "jwt_duplicate_member"),
+            (Some(reason), Outcome::Rejected(r)) => assert_eq!(r.reason(), reason, "{extra}"),
+            (_, other) => panic!("{extra}: {other:?}"),
+        }
+    }
+    let headers = HeaderList::new().with(
+        "Authorization",
+        format!("Bearer {}", token(r#""userId":"u7","scp":"x y""#)),
+    );
+    let Outcome::Authenticated(p) = run(&lenient, "/", &headers).await else {
+        panic!()
+    };
+    assert_eq!(
+        (p.subject(), p.scopes().to_string().as_str()),
+        ("u7", "x y")
+    );
 }

@@ -70,11 +70,7 @@ impl JwtAccessTokens {
         };
         Ok((
             info,
-            VerifiedClaims {
-                claims,
-                registered,
-                header,
-            },
+            VerifiedClaims::new(header, registered, claims),
         ))
     }
 }
