@@ -23,8 +23,8 @@ enum Kind {
     Query,
     /// The `name` parameter, in its encoded form (§2.2.8).
     QueryParam(String),
-    /// A lower-cased HTTP field name.
-    Field(String),
+    /// A lower-cased HTTP field name (common ones static: no allocation per request).
+    Field(Cow<'static, str>),
 }
 
 /// A covered component identifier (RFC 9421 §2): a derived component (§2.2) or an HTTP
@@ -70,7 +70,7 @@ impl Component {
     /// The `content-digest` field (RFC 9530 §2).
     #[must_use]
     pub fn content_digest() -> Component {
-        Component(Kind::Field("content-digest".to_owned()))
+        Component(Kind::Field(Cow::Borrowed("content-digest")))
     }
 
     /// The HTTP field `name` (§2.1), lower-cased.
@@ -82,7 +82,11 @@ impl Component {
         if name.is_empty() || !name.bytes().all(is_tchar) {
             return Err(Malformed::InvalidComponent.into());
         }
-        Ok(Component(Kind::Field(name.to_ascii_lowercase())))
+        let name = name.to_ascii_lowercase();
+        Ok(Component(Kind::Field(match common_field(&name) {
+            Some(common) => Cow::Borrowed(common),
+            None => Cow::Owned(name),
+        })))
     }
 
     /// `@query-param` with `name` (§2.2.8). `name` is the *encoded* name: the parameter's
@@ -134,6 +138,27 @@ impl Component {
     pub(crate) fn from_item(item: &sfv::Item) -> Result<Component, Malformed> {
         let invalid = || Malformed::InvalidComponent;
         let name = item.bare_item.as_string().ok_or_else(invalid)?.as_str();
+        if name == "@query-param" {
+            if item.params.len() != 1 {
+                return Err(invalid());
+            }
+            let param = item
+                .params
+                .get("name")
+                .and_then(sfv::BareItem::as_string)
+                .ok_or_else(invalid)?;
+            return Component::query_param(param.as_str()).map_err(|_| invalid());
+        }
+        let component = Self::from_bare_identifier(name)?;
+        if !item.params.is_empty() {
+            return Err(invalid());
+        }
+        Ok(component)
+    }
+
+    /// Reads a component identifier that has no parameters: its String's content.
+    pub(crate) fn from_bare_identifier(name: &str) -> Result<Component, Malformed> {
+        let invalid = || Malformed::InvalidComponent;
         let kind = match name {
             "@method" => Kind::Method,
             "@target-uri" => Kind::TargetUri,
@@ -142,19 +167,9 @@ impl Component {
             "@request-target" => Kind::RequestTarget,
             "@path" => Kind::Path,
             "@query" => Kind::Query,
-            "@query-param" => {
-                if item.params.len() != 1 {
-                    return Err(invalid());
-                }
-                let param = item
-                    .params
-                    .get("name")
-                    .and_then(sfv::BareItem::as_string)
-                    .ok_or_else(invalid)?;
-                return Component::query_param(param.as_str()).map_err(|_| invalid());
-            }
-            // Every other derived name: unknown, response-only (`@status`) or forbidden in the
-            // list (`@signature-params`).
+            // `@query-param` without its `name` parameter, and every other derived name:
+            // unknown, response-only (`@status`) or forbidden in the list
+            // (`@signature-params`).
             derived if derived.starts_with('@') => return Err(invalid()),
             field => {
                 // §2.1: field names MUST be lower-cased in component identifiers.
@@ -164,12 +179,12 @@ impl Component {
                 {
                     return Err(invalid());
                 }
-                Kind::Field(field.to_owned())
+                Kind::Field(match common_field(field) {
+                    Some(common) => Cow::Borrowed(common),
+                    None => Cow::Owned(field.to_owned()),
+                })
             }
         };
-        if !item.params.is_empty() {
-            return Err(invalid());
-        }
         Ok(Component(kind))
     }
 
@@ -219,9 +234,15 @@ impl fmt::Display for Component {
     /// The serialized component identifier, as it appears in the signature base and in
     /// `Signature-Input`: `"@method"`, `"@query-param";name="Pet"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(24);
-        self.write_identifier(&mut out);
-        f.write_str(&out)
+        f.write_str("\"")?;
+        f.write_str(self.name())?;
+        f.write_str("\"")?;
+        if let Kind::QueryParam(name) = &self.0 {
+            f.write_str(";name=\"")?;
+            f.write_str(name)?;
+            f.write_str("\"")?;
+        }
+        Ok(())
     }
 }
 
@@ -229,15 +250,39 @@ impl Component {
     /// Appends the serialized identifier (RFC 8941 String with parameters). Names are
     /// tokens or fixed `@` names and encoded query names hold only `A-Za-z0-9*-._%`, so
     /// nothing needs escaping.
-    pub(crate) fn write_identifier(&self, out: &mut String) {
-        out.push('"');
-        out.push_str(self.name());
-        out.push('"');
+    pub(crate) fn write_identifier(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(self.name().as_bytes());
+        out.push(b'"');
         if let Kind::QueryParam(name) = &self.0 {
-            out.push_str(";name=\"");
-            out.push_str(name);
-            out.push('"');
+            out.extend_from_slice(b";name=\"");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'"');
         }
+    }
+
+    /// Whether this is the field `name` (lower case), without building a `Component`.
+    pub(crate) fn is_field(&self, name: &str) -> bool {
+        matches!(&self.0, Kind::Field(field) if field == name)
+    }
+
+    /// The serialized identifier (as [`Display`](fmt::Display) writes it), in one
+    /// allocation.
+    pub(crate) fn identifier(&self) -> String {
+        let mut out = Vec::with_capacity(self.identifier_len());
+        self.write_identifier(&mut out);
+        // Names are tokens or fixed `@` names, query names are percent-encoded: ASCII.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// The serialized identifier's length in bytes.
+    pub(crate) fn identifier_len(&self) -> usize {
+        2 + self.name().len()
+            + match &self.0 {
+                Kind::QueryParam(name) => 8 + name.len(),
+                _ => 0,
+            }
     }
 }
 
@@ -343,8 +388,8 @@ impl<'a> RequestParts<'a> {
     pub fn authority(&self) -> Option<Cow<'a, str>> {
         let raw = match self.authority {
             Some(authority) => authority,
-            None => match self.headers.get_all("host").as_slice() {
-                [host] => std::str::from_utf8(host).ok()?,
+            None => match self.headers.get_one("host") {
+                Ok(Some(host)) => std::str::from_utf8(host).ok()?,
                 _ => return None,
             },
         };
@@ -527,7 +572,7 @@ fn write_field(
     name: &str,
     out: &mut Vec<u8>,
 ) -> Result<(), Unavailable> {
-    let values = headers.get_all(name);
+    let values = FieldLines::get(headers, name);
     if values.is_empty() {
         return Err(Unavailable);
     }
@@ -576,6 +621,50 @@ fn write_field_value(value: &[u8], out: &mut Vec<u8>) -> Result<(), Unavailable>
         i += 1;
     }
     Ok(())
+}
+
+/// Field names that signatures commonly cover, kept static.
+fn common_field(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "content-digest" => "content-digest",
+        "content-type" => "content-type",
+        "content-length" => "content-length",
+        "date" => "date",
+        "host" => "host",
+        "idempotency-key" => "idempotency-key",
+        "authorization" => "authorization",
+        "digest" => "digest",
+        _ => return None,
+    })
+}
+
+/// The field lines of one field, in order, without allocating in the common case of at most
+/// one line ([`HeaderSource::get_one`]); several lines are collected.
+pub(crate) enum FieldLines<'a> {
+    One([&'a [u8]; 1]),
+    Many(Vec<&'a [u8]>),
+}
+
+impl<'a> FieldLines<'a> {
+    pub(crate) fn get(headers: &'a dyn HeaderSource, name: &str) -> Self {
+        match headers.get_one(name) {
+            Ok(Some(line)) => Self::One([line]),
+            // An empty Vec does not allocate.
+            Ok(None) => Self::Many(Vec::new()),
+            Err(_) => Self::Many(headers.get_all(name)),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for FieldLines<'a> {
+    type Target = [&'a [u8]];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::One(line) => line,
+            Self::Many(lines) => lines,
+        }
+    }
 }
 
 /// RFC 9110 §5.6.2 `tchar`.
@@ -734,6 +823,14 @@ mod tests {
 
     #[test]
     fn display_serializes_identifiers() {
+        for component in [
+            Component::METHOD,
+            Component::content_digest(),
+            Component::field("X-Custom").unwrap(),
+            Component::query_param("Pet").unwrap(),
+        ] {
+            assert_eq!(component.identifier(), component.to_string());
+        }
         assert_eq!(Component::TARGET_URI.to_string(), r#""@target-uri""#);
         assert_eq!(
             Component::content_digest().to_string(),

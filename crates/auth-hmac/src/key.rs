@@ -46,6 +46,16 @@ pub struct HmacKey {
     subject: String,
     secret: Secret,
     scopes: Scopes,
+    /// HMAC-SHA256 keyed with `secret` once, when the key is made (RFC 2104: the padded key
+    /// blocks are hashed here, not on every verification); each MAC starts from a clone.
+    ///
+    /// # Security
+    ///
+    /// The keyed state (the inner and outer hash states after `K ^ ipad` and `K ^ opad`) is
+    /// as sensitive as the secret: it lets its holder compute MACs. The `hmac` and `sha2`
+    /// crates (0.12, 0.10) do not implement `Zeroize` for it, so, unlike the [`Secret`], it
+    /// is not zeroized on drop (nor are the per-verification clones). It is never printed.
+    keyed: Hmac<Sha256>,
 }
 
 impl HmacKey {
@@ -102,11 +112,13 @@ impl HmacKey {
                 problem: "must not be empty",
             });
         }
+        let keyed = new_mac(secret.expose_secret());
         Ok(Self {
             id,
             subject,
             secret,
             scopes: Scopes::new(),
+            keyed,
         })
     }
 
@@ -156,7 +168,7 @@ impl HmacKey {
     /// Whether `tag` is the HMAC-SHA256 of the concatenation of `parts`, compared in
     /// constant time (a tag of the wrong length is simply not equal).
     pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        let mut mac = new_mac(self.secret.expose_secret());
+        let mut mac = self.keyed.clone();
         for part in parts {
             mac.update(part);
         }

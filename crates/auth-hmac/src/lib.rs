@@ -169,6 +169,7 @@ mod authenticator;
 mod component;
 mod digest;
 mod error;
+mod fast;
 mod key;
 mod nonce;
 #[cfg(feature = "redis")]

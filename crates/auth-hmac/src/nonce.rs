@@ -1,10 +1,10 @@
 //! [`NonceStore`]: remembers each signature nonce for its window, so a replay is refused;
 //! [`MemoryNonceStore`], the in-process one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth_core::{SharedClock, SystemClock};
@@ -57,17 +57,97 @@ impl<T: NonceStore + ?Sized> NonceStore for std::sync::Arc<T> {
 }
 
 struct Entries {
-    map: HashMap<String, SystemTime>,
-    next_sweep: SystemTime,
+    /// Each nonce held, with the time it may be forgotten.
+    map: HashMap<Arc<str>, SystemTime>,
+    /// The same nonces by expiry, in one-second buckets (bucket `k` holds the nonces whose
+    /// time is in `(k - 1, k]` seconds after the Unix epoch), soonest first: the sweep takes
+    /// from the first bucket only, so it never walks the live entries, and a bucket is a
+    /// contiguous vector (cheap to take from, whatever the store's size).
+    buckets: BTreeMap<u64, Vec<Arc<str>>>,
+}
+
+/// Forgets `nonce` if its time has come. The nonce may have been recorded again (after it
+/// expired) with a later time: then its bucket entry is stale and the nonce stays.
+fn forget_if_expired(map: &mut HashMap<Arc<str>, SystemTime>, nonce: &Arc<str>, now: SystemTime) {
+    if map.get(nonce).is_some_and(|until| *until <= now) {
+        map.remove(nonce);
+    }
+}
+
+/// The bucket of an expiry time: its Unix time in seconds, rounded up.
+fn bucket_of(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
+    })
+}
+
+impl Entries {
+    /// Forgets at most `budget` nonces of the buckets whose time has fully come, soonest
+    /// first.
+    fn sweep(&mut self, now: SystemTime, budget: usize) {
+        // Bucket `k` is all expired when `k <= now` (its nonces' times are at most `k`).
+        let done = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut left = budget;
+        while left > 0 {
+            let Some(mut first) = self.buckets.first_entry() else {
+                return;
+            };
+            if *first.key() > done {
+                return;
+            }
+            let bucket = first.get_mut();
+            while left > 0 {
+                let Some(nonce) = bucket.pop() else {
+                    break;
+                };
+                left -= 1;
+                forget_if_expired(&mut self.map, &nonce, now);
+            }
+            if bucket.is_empty() {
+                first.remove();
+            }
+        }
+    }
+
+    /// When full: the first bucket may also hold nonces that expired less than a second
+    /// ago (the only ones that may have, outside the swept buckets); forget at most
+    /// `budget` of its entries that have.
+    fn sweep_first_bucket(&mut self, now: SystemTime, budget: usize) {
+        let Some(mut first) = self.buckets.first_entry() else {
+            return;
+        };
+        let bucket = first.get_mut();
+        let mut i = bucket.len();
+        let mut left = budget;
+        while i > 0 && left > 0 {
+            i -= 1;
+            left -= 1;
+            let expired = self.map.get(&bucket[i]).is_none_or(|until| *until <= now);
+            if expired {
+                let nonce = bucket.swap_remove(i);
+                forget_if_expired(&mut self.map, &nonce, now);
+            }
+        }
+        if bucket.is_empty() {
+            first.remove();
+        }
+    }
+
+    fn push_expiry(&mut self, nonce: Arc<str>, at: SystemTime) {
+        self.buckets.entry(bucket_of(at)).or_default().push(nonce);
+    }
 }
 
 /// An in-process [`NonceStore`] with expiry read from a [`Clock`](auth_core::Clock) and
 /// bounded memory.
 ///
-/// Expired nonces are swept at most once a minute and whenever the store is full. When it
-/// is still full after a sweep, new nonces are refused with [`StoreError::Full`] (the
-/// request gets 503) rather than forgetting live ones, which would reopen their replay
-/// window.
+/// Expired nonces are swept incrementally: each insertion forgets at most a few of the
+/// nonces whose time has come (soonest first, from one-second buckets by expiry), so the work
+/// per request is bounded — no request pays for a pass over the whole store — and the
+/// store never holds more expired nonces than it has seen insertions since they expired.
+/// When the store is full and no nonce has expired, new nonces are refused with
+/// [`StoreError::Full`] (the request gets 503) rather than forgetting live ones, which would
+/// reopen their replay window.
 ///
 /// # Examples
 ///
@@ -98,18 +178,22 @@ impl MemoryNonceStore {
     /// 3,000 signed requests a second).
     pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
 
-    const SWEEP_EVERY: Duration = Duration::from_secs(60);
+    /// How many expired nonces one insertion forgets at most. More than one, so the sweep
+    /// outpaces insertions and catches up after a burst.
+    const SWEEP_BUDGET: usize = 8;
+
+    /// How many more a full store forgets at most before it refuses a nonce.
+    const FULL_SWEEP_BUDGET: usize = 256;
 
     /// A store reading time from `clock`.
     #[must_use]
     pub fn new(clock: SharedClock) -> Self {
-        let next_sweep = clock.now() + Self::SWEEP_EVERY;
         Self {
             clock,
             max_entries: Self::DEFAULT_MAX_ENTRIES,
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
-                next_sweep,
+                buckets: BTreeMap::new(),
             }),
         }
     }
@@ -127,17 +211,18 @@ impl MemoryNonceStore {
         self
     }
 
-    /// Number of nonces held (live or not yet swept).
+    /// Number of live nonces held. Expired nonces not yet swept are forgotten first (this
+    /// is not a request-path call; its work is what the incremental sweep had left).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map
-            .len()
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.sweep(now, usize::MAX);
+        entries.sweep_first_bucket(now, usize::MAX);
+        entries.map.len()
     }
 
-    /// Whether the store holds no nonce.
+    /// Whether the store holds no live nonce.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -153,23 +238,33 @@ impl NonceStore for MemoryNonceStore {
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(until) = entries.map.get_mut(nonce) {
+        if let Some((held, until)) = entries.map.get_key_value(nonce) {
             if *until > now {
                 return Ok(false);
             }
-            *until = expires_at;
+            // Expired, not yet swept: a first use again, remembered until `expires_at`.
+            let held = Arc::clone(held);
+            entries.map.insert(Arc::clone(&held), expires_at);
+            entries.push_expiry(held, expires_at);
+            entries.sweep(now, Self::SWEEP_BUDGET);
             return Ok(true);
         }
-        if now >= entries.next_sweep || entries.map.len() >= self.max_entries {
-            entries.map.retain(|_, until| *until > now);
-            entries.next_sweep = now + Self::SWEEP_EVERY;
+        // Bounded work: a few expired nonces, soonest first.
+        entries.sweep(now, Self::SWEEP_BUDGET);
+        if entries.map.len() >= self.max_entries {
+            // Full: try harder (still bounded) before refusing, including the nonces of the
+            // first bucket that expired within the last second.
+            entries.sweep(now, Self::FULL_SWEEP_BUDGET);
+            entries.sweep_first_bucket(now, Self::FULL_SWEEP_BUDGET);
         }
         if entries.map.len() >= self.max_entries {
             return Err(StoreError::Full {
                 max: self.max_entries,
             });
         }
-        entries.map.insert(nonce.to_owned(), expires_at);
+        let nonce: Arc<str> = Arc::from(nonce);
+        entries.map.insert(Arc::clone(&nonce), expires_at);
+        entries.push_expiry(nonce, expires_at);
         Ok(true)
     }
 }
@@ -185,6 +280,8 @@ impl fmt::Debug for MemoryNonceStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use auth_core::{Clock, ManualClock};
 
     use super::*;
@@ -229,6 +326,85 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(store.len(), 1, "expired nonces were swept");
+    }
+
+    fn held(store: &MemoryNonceStore) -> usize {
+        store.entries.lock().unwrap().map.len()
+    }
+
+    #[tokio::test]
+    async fn the_sweep_is_incremental() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryNonceStore::new(clock.shared());
+        for i in 0..100 {
+            let until = clock.now() + Duration::from_secs(1);
+            assert!(
+                store
+                    .insert_if_absent(&format!("n{i}"), until)
+                    .await
+                    .unwrap()
+            );
+        }
+        clock.advance(Duration::from_secs(2));
+        let until = clock.now() + Duration::from_secs(1);
+        assert!(store.insert_if_absent("x", until).await.unwrap());
+        // One insertion did a bounded part of the work, not a pass over the store.
+        assert_eq!(held(&store), 100 + 1 - MemoryNonceStore::SWEEP_BUDGET);
+        for i in 0..20 {
+            store
+                .insert_if_absent(&format!("y{i}"), until)
+                .await
+                .unwrap();
+        }
+        assert_eq!(held(&store), 21, "the expired ones were swept meanwhile");
+    }
+
+    #[tokio::test]
+    async fn a_nonce_recorded_again_is_not_forgotten_by_its_old_entry() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryNonceStore::new(clock.shared()).max_entries(2);
+        assert!(
+            store
+                .insert_if_absent("a", clock.now() + Duration::from_secs(1))
+                .await
+                .unwrap()
+        );
+        clock.advance(Duration::from_secs(2));
+        // Expired, not yet swept: a first use again, now for 10 s.
+        assert!(
+            store
+                .insert_if_absent("a", clock.now() + Duration::from_secs(10))
+                .await
+                .unwrap()
+        );
+        for n in ["b", "c", "d"] {
+            let _ = store
+                .insert_if_absent(n, clock.now() + Duration::from_secs(10))
+                .await;
+        }
+        clock.advance(Duration::from_secs(5));
+        let _ = store.insert_if_absent("e", clock.now()).await;
+        assert!(
+            !store
+                .insert_if_absent("a", clock.now() + Duration::from_secs(10))
+                .await
+                .unwrap(),
+            "still a replay"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_store_forgets_nonces_expired_within_the_second() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryNonceStore::new(clock.shared()).max_entries(1);
+        let until = clock.now() + Duration::from_millis(500);
+        assert!(store.insert_if_absent("a", until).await.unwrap());
+        assert_eq!(
+            store.insert_if_absent("b", until).await,
+            Err(StoreError::Full { max: 1 })
+        );
+        clock.advance(Duration::from_millis(600));
+        assert!(store.insert_if_absent("b", until).await.unwrap());
     }
 
     #[tokio::test]

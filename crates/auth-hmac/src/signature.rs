@@ -1,6 +1,7 @@
 //! RFC 9421 §2.3 signature parameters, §2.5 the signature base, §4 the `Signature-Input`
 //! and `Signature` fields.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::component::{Component, RequestParts};
@@ -42,7 +43,62 @@ pub const MAX_PARAM_LEN: usize = 256;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignatureParams {
     components: Vec<Component>,
-    params: sfv::Parameters,
+    /// The parameters in order, keys unique (a repeated key keeps its first position and
+    /// its last value, as RFC 8941 §4.2.3.2 parses them). Equality is order-sensitive: the
+    /// order is part of the signature base.
+    params: Vec<(ParamKey, sfv::BareItem)>,
+}
+
+/// A parameter name: the ones this crate reads are static (no allocation per request).
+#[derive(Clone)]
+pub(crate) enum ParamKey {
+    Known(&'static str),
+    Other(sfv::Key),
+}
+
+impl ParamKey {
+    pub(crate) fn known(key: &str) -> Option<&'static str> {
+        Some(match key {
+            "created" => "created",
+            "expires" => "expires",
+            "nonce" => "nonce",
+            "alg" => "alg",
+            "keyid" => "keyid",
+            "tag" => "tag",
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Known(key) => key,
+            Self::Other(key) => key.as_str(),
+        }
+    }
+}
+
+impl PartialEq for ParamKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Debug for ParamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Whether a parameter this crate reads has the type and size RFC 9421 §2.3 gives it
+/// (unknown parameters are signed like the others; they mean nothing here).
+pub(crate) fn param_is_valid(key: &str, value: &sfv::BareItem) -> bool {
+    match key {
+        "created" | "expires" => value.as_integer().is_some_and(|i| i64::from(i) >= 0),
+        "nonce" | "alg" | "keyid" | "tag" => value
+            .as_string()
+            .is_some_and(|s| !s.as_str().is_empty() && s.as_str().len() <= MAX_PARAM_LEN),
+        _ => true,
+    }
 }
 
 impl SignatureParams {
@@ -51,13 +107,25 @@ impl SignatureParams {
     pub fn new(components: impl IntoIterator<Item = Component>) -> Self {
         Self {
             components: components.into_iter().collect(),
-            params: sfv::Parameters::new(),
+            params: Vec::new(),
         }
     }
 
     fn set(mut self, key: &'static str, value: sfv::BareItem) -> Self {
-        self.params.insert(sfv::key_ref(key).to_owned(), value);
+        match self.params.iter_mut().find(|(k, _)| k.as_str() == key) {
+            Some((_, old)) => *old = value,
+            None => self.params.push((ParamKey::Known(key), value)),
+        }
         self
+    }
+
+    /// Parameters read by the fast parser (`crate::fields`), already checked: components
+    /// unique and at most [`MAX_COMPONENTS`], parameter keys unique.
+    pub(crate) fn from_checked(
+        components: Vec<Component>,
+        params: Vec<(ParamKey, sfv::BareItem)>,
+    ) -> Self {
+        Self { components, params }
     }
 
     fn set_string(self, key: &'static str, value: &str) -> Self {
@@ -118,16 +186,21 @@ impl SignatureParams {
         &self.components
     }
 
-    fn integer(&self, key: &str) -> Option<u64> {
+    fn get(&self, key: &str) -> Option<&sfv::BareItem> {
         self.params
-            .get(key)
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn integer(&self, key: &str) -> Option<u64> {
+        self.get(key)
             .and_then(sfv::BareItem::as_integer)
             .and_then(|i| u64::try_from(i64::from(i)).ok())
     }
 
     fn string(&self, key: &str) -> Option<&str> {
-        self.params
-            .get(key)
+        self.get(key)
             .and_then(sfv::BareItem::as_string)
             .map(sfv::StringRef::as_str)
     }
@@ -189,21 +262,20 @@ impl SignatureParams {
             components.push(component);
         }
         for (key, value) in &list.params {
-            let valid = match key.as_str() {
-                "created" | "expires" => value.as_integer().is_some_and(|i| i64::from(i) >= 0),
-                "nonce" | "alg" | "keyid" | "tag" => value
-                    .as_string()
-                    .is_some_and(|s| !s.as_str().is_empty() && s.as_str().len() <= MAX_PARAM_LEN),
-                // Unknown parameters are signed like the others; they mean nothing here.
-                _ => true,
-            };
-            if !valid {
+            if !param_is_valid(key.as_str(), value) {
                 return Err(Malformed::SignatureInput);
             }
         }
         Ok(Self {
             components,
-            params: list.params,
+            params: list
+                .params
+                .into_iter()
+                .map(|(key, value)| match ParamKey::known(key.as_str()) {
+                    Some(known) => (ParamKey::Known(known), value),
+                    None => (ParamKey::Other(key), value),
+                })
+                .collect(),
         })
     }
 
@@ -232,12 +304,14 @@ impl SignatureParams {
     /// # Ok::<(), auth_hmac::Error>(())
     /// ```
     pub fn signature_base(&self, parts: &RequestParts<'_>) -> Result<Vec<u8>, Error> {
-        let mut base = Vec::with_capacity(64 * (self.components.len() + 2));
-        let mut identifier = String::with_capacity(32);
+        // One buffer, sized for the identifiers twice (their lines and the params line),
+        // typical values and the parameters, so it rarely grows.
+        let identifiers: usize = self.components.iter().map(Component::identifier_len).sum();
+        let mut base = Vec::with_capacity(
+            2 * identifiers + 64 * self.components.len() + 24 + 48 * self.params.len(),
+        );
         for component in &self.components {
-            identifier.clear();
-            component.write_identifier(&mut identifier);
-            base.extend_from_slice(identifier.as_bytes());
+            component.write_identifier(&mut base);
             base.extend_from_slice(b": ");
             component
                 .write_value(parts, &mut base)
@@ -247,30 +321,78 @@ impl SignatureParams {
             base.push(b'\n');
         }
         base.extend_from_slice(b"\"@signature-params\": ");
-        identifier.clear();
-        self.write_serialized(&mut identifier);
-        base.extend_from_slice(identifier.as_bytes());
+        self.write_serialized(&mut base);
         Ok(base)
     }
 
     /// Appends the `@signature-params` value: the Inner List of component identifiers, then
     /// the parameters (RFC 8941 §4.1.1.1 and §4.1.1.2).
-    fn write_serialized(&self, out: &mut String) {
-        out.push('(');
+    fn write_serialized(&self, out: &mut Vec<u8>) {
+        out.push(b'(');
         for (i, component) in self.components.iter().enumerate() {
             if i > 0 {
-                out.push(' ');
+                out.push(b' ');
             }
             component.write_identifier(out);
         }
-        out.push(')');
+        out.push(b')');
         for (key, value) in &self.params {
-            out.push(';');
-            out.push_str(key.as_str());
+            out.push(b';');
+            out.extend_from_slice(key.as_str().as_bytes());
             if value.as_boolean() != Some(true) {
-                out.push('=');
-                let _ = sfv::ItemSerializer::with_buffer(out).bare_item(value);
+                out.push(b'=');
+                write_bare_item(value, out);
             }
+        }
+    }
+}
+
+/// The decimal digits of `n`, written at the end of `buf`, without `fmt`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is below 10.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// RFC 8941 §4.1.3 serialization of a bare item, written directly for the types signature
+/// parameters use (Integer, String, Token, Boolean); the others through `sfv`.
+fn write_bare_item(value: &sfv::BareItem, out: &mut Vec<u8>) {
+    match value {
+        // §4.1.4: an optional `-`, then the decimal digits.
+        sfv::BareItem::Integer(i) => {
+            let i = i64::from(*i);
+            if i < 0 {
+                out.push(b'-');
+            }
+            out.extend_from_slice(decimal(i.unsigned_abs(), &mut [0; 20]));
+        }
+        // §4.1.6: DQUOTE, `"` and `\` escaped with `\`, DQUOTE (the String type holds only
+        // printable ASCII).
+        sfv::BareItem::String(string) => {
+            out.push(b'"');
+            for &b in string.as_str().as_bytes() {
+                if b == b'"' || b == b'\\' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        }
+        // §4.1.7: as is (the Token type holds only valid tokens).
+        sfv::BareItem::Token(token) => out.extend_from_slice(token.as_str().as_bytes()),
+        // §4.1.9.
+        sfv::BareItem::Boolean(b) => out.extend_from_slice(if *b { b"?1" } else { b"?0" }),
+        other => {
+            let mut text = String::new();
+            let _ = sfv::ItemSerializer::with_buffer(&mut text).bare_item(other);
+            out.extend_from_slice(text.as_bytes());
         }
     }
 }
@@ -279,9 +401,10 @@ impl fmt::Display for SignatureParams {
     /// The `@signature-params` value (RFC 9421 §2.3): the covered components as an Inner
     /// List with the parameters, as it appears after the label in `Signature-Input`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(128);
+        let mut out = Vec::with_capacity(128);
         self.write_serialized(&mut out);
-        f.write_str(&out)
+        // Every piece written is ASCII (RFC 8941 serializations).
+        f.write_str(&String::from_utf8_lossy(&out))
     }
 }
 
@@ -378,34 +501,94 @@ pub(crate) struct Received {
 
 /// Parses every field line of `Signature-Input` and `Signature` (RFC 9421 §4), pairing the
 /// members by label, in `Signature-Input` order.
+///
+/// A single field line of the common shape goes through [`crate::fast`]; anything else
+/// through `sfv`, with the same outcome.
 pub(crate) fn parse_signatures(
     input_lines: &[&[u8]],
     signature_lines: &[&[u8]],
 ) -> Result<Vec<Received>, Error> {
-    let inputs = parse_unique_dictionary(input_lines, Malformed::SignatureInput)?;
-    let signatures = parse_unique_dictionary(signature_lines, Malformed::Signature)?;
+    parse_signatures_with(input_lines, signature_lines, true)
+}
+
+fn parse_signatures_with(
+    input_lines: &[&[u8]],
+    signature_lines: &[&[u8]],
+    fast: bool,
+) -> Result<Vec<Received>, Error> {
+    let fast_inputs = match input_lines {
+        [line] if fast => crate::fast::signature_input(line),
+        _ => None,
+    };
+    // Per label: the parameters, or `None` when the member is not an Inner List.
+    type Inputs<'a> = Vec<(Cow<'a, str>, Option<Result<SignatureParams, Malformed>>)>;
+    let inputs: Inputs<'_> = match fast_inputs {
+        Some(members) => members
+            .into_iter()
+            .map(|(label, params)| (Cow::Borrowed(label), Some(params)))
+            .collect(),
+        None => parse_unique_dictionary(input_lines, Malformed::SignatureInput)?
+            .into_iter()
+            .map(|(label, entry)| {
+                let params = match entry {
+                    sfv::ListEntry::InnerList(list) => Some(SignatureParams::from_inner_list(list)),
+                    // Not an Inner List: refused below, in order.
+                    sfv::ListEntry::Item(_) => None,
+                };
+                (Cow::Owned(label.as_str().to_owned()), params)
+            })
+            .collect(),
+    };
+    let fast_signatures = match signature_lines {
+        [line] if fast => crate::fast::signature(line),
+        _ => None,
+    };
+    let signatures: Vec<(Cow<'_, str>, Option<Vec<u8>>)> = match fast_signatures {
+        Some(members) => members
+            .into_iter()
+            .map(|(label, mac)| (Cow::Borrowed(label), Some(mac)))
+            .collect(),
+        None => parse_unique_dictionary(signature_lines, Malformed::Signature)?
+            .into_iter()
+            .map(|(label, entry)| {
+                let mac = match entry {
+                    sfv::ListEntry::Item(sfv::Item {
+                        bare_item: sfv::BareItem::ByteSequence(mac),
+                        ..
+                    }) => Some(mac),
+                    // Not a Byte Sequence: refused below, in order.
+                    _ => None,
+                };
+                (Cow::Owned(label.as_str().to_owned()), mac)
+            })
+            .collect(),
+    };
     if inputs.len() > MAX_SIGNATURES || signatures.len() > MAX_SIGNATURES {
         return Err(Malformed::TooManySignatures.into());
     }
-    if inputs.len() != signatures.len() || inputs.keys().any(|k| !signatures.contains_key(k)) {
+    if inputs.len() != signatures.len()
+        || inputs
+            .iter()
+            .any(|(label, _)| !signatures.iter().any(|(l, _)| l == label))
+    {
         return Err(Malformed::LabelMismatch.into());
     }
     let mut signatures = signatures;
     let mut received = Vec::with_capacity(inputs.len());
-    for (label, entry) in inputs {
-        let sfv::ListEntry::InnerList(list) = entry else {
+    for (label, params) in inputs {
+        let Some(params) = params else {
             return Err(Malformed::SignatureInput.into());
         };
-        let mac = match signatures.swap_remove(&label) {
-            Some(sfv::ListEntry::Item(item)) => match item.bare_item {
-                sfv::BareItem::ByteSequence(mac) => mac,
-                _ => return Err(Malformed::Signature.into()),
-            },
-            _ => return Err(Malformed::Signature.into()),
+        let mac = signatures
+            .iter_mut()
+            .find(|(l, _)| *l == label)
+            .and_then(|(_, mac)| mac.take());
+        let Some(mac) = mac else {
+            return Err(Malformed::Signature.into());
         };
         received.push(Received {
-            label: label.as_str().to_owned(),
-            params: SignatureParams::from_inner_list(list),
+            label: label.into_owned(),
+            params,
             mac,
         });
     }
@@ -575,6 +758,142 @@ mod tests {
             r#"sig=(  "@method"   "@query-param";name="Pet" );keyid="k";created=9;foo=1.5"#;
         let received = parse(spaced, "sig=:AA==:").unwrap();
         assert_eq!(received[0].params.as_ref().unwrap(), params);
+    }
+
+    /// The fast path and the general parser agree, on what the fast path takes and on what
+    /// it leaves to the general parser.
+    #[test]
+    fn fast_path_agrees_with_sfv() {
+        let inputs = [
+            r#"sig1=("@method" "@target-uri" "content-digest");created=1618884473;keyid="k";nonce="n1""#,
+            r#"sig1=("@method" "@target-uri");created=1;keyid="k";alg="hmac-sha256";tag="t";x=y;b;f=?0"#,
+            r#"sig1=( "@method"  "date" );created=1, sig2=();created=2"#,
+            "sig1=();created=1\t, sig2=()",
+            r#"sig1=("@status");created=1"#,
+            r#"sig1=("@method" "@method")"#,
+            r#"sig1=("Content-Type")"#,
+            r#"sig1=();created=-1"#,
+            r#"sig1=();created="1""#,
+            r#"sig1=();keyid=k"#,
+            r#"sig1=();nonce="""#,
+            r#"sig1=();created=1;created=2"#,
+            r#"sig1=();created=1.5"#,
+            r#"sig1=(), sig1=()"#,
+            r#"sig1=("a\"b")"#,
+            r#"sig1=("@query-param";name="a")"#,
+            r#"sig1=1"#,
+            r#"sig1=(),"#,
+            r#"sig1=() x"#,
+            r#"sig1=(), sig2=()"#,
+            r#"sig1=();created=1234567890123456"#,
+            r#"Sig1=()"#,
+            r#" sig1=()"#,
+            r#"sig1=("@method""date")"#,
+            r#"sig1=("@method";x)"#,
+            r#"sig1=();k=:AA==:"#,
+            "",
+        ];
+        let signatures = [
+            "sig1=:AQID:",
+            "sig1=:AQID:, sig2=:AA==:",
+            "sig2=:AA==:, sig1=:AQID:",
+            "sig1=:AQI:",
+            "sig1=:AQ==:;x",
+            "sig1=\"x\"",
+            "sig1=:AQ==:, sig1=:AQ==:",
+            "sig1=:not base64!:",
+            "sig1=:AQID:,",
+            "sig1",
+            "",
+        ];
+        let describe = |result: Result<Vec<Received>, Error>| match result {
+            Ok(received) => format!(
+                "{:?}",
+                received
+                    .iter()
+                    .map(|r| (&r.label, &r.params, &r.mac))
+                    .collect::<Vec<_>>()
+            ),
+            Err(error) => format!("error {error:?}"),
+        };
+        for input in inputs {
+            for signature in signatures {
+                let lines = (&[input.as_bytes()][..], &[signature.as_bytes()][..]);
+                let fast = parse_signatures_with(lines.0, lines.1, true);
+                let general = parse_signatures_with(lines.0, lines.1, false);
+                // Equal parameters compare equal, and serialize alike.
+                if let (Ok(f), Ok(g)) = (&fast, &general) {
+                    for (f, g) in f.iter().zip(g) {
+                        assert_eq!(f.params, g.params, "{input} / {signature}");
+                        if let (Ok(f), Ok(g)) = (&f.params, &g.params) {
+                            assert_eq!(f.to_string(), g.to_string());
+                        }
+                    }
+                }
+                assert_eq!(describe(fast), describe(general), "{input} / {signature}");
+            }
+        }
+    }
+
+    /// Mutations of real headers: the fast path and the general parser still agree.
+    #[test]
+    fn fast_path_agrees_with_sfv_on_mutations() {
+        let input = br#"sig1=("@method" "@target-uri" "content-digest");created=1618884473;keyid="k-1";nonce="AbC_9";alg="hmac-sha256", sig2=("@authority");created=2;t=tok;b=?1"#;
+        let signature = b"sig1=:AQIDBA==:, sig2=:AAEC:";
+        const ALPHABET: &[u8] = b" \t\",;=():?*-._/+@%\\aAzZ09\x7f\x80";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let describe = |result: Result<Vec<Received>, Error>| match result {
+            Ok(received) => format!(
+                "{:?}",
+                received
+                    .iter()
+                    .map(|r| (&r.label, &r.params, &r.mac))
+                    .collect::<Vec<_>>()
+            ),
+            Err(error) => format!("error {error:?}"),
+        };
+        for round in 0..20_000 {
+            let mutate_input = round % 2 == 0;
+            let mut bytes = if mutate_input {
+                input.to_vec()
+            } else {
+                signature.to_vec()
+            };
+            for _ in 0..=(next() % 3) {
+                let at = (next() % bytes.len() as u64) as usize;
+                let b = ALPHABET[(next() % ALPHABET.len() as u64) as usize];
+                match next() % 3 {
+                    0 => bytes[at] = b,
+                    1 => bytes.insert(at, b),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+                if bytes.is_empty() {
+                    bytes.push(b'a');
+                }
+            }
+            let (i, s): (&[u8], &[u8]) = if mutate_input {
+                (&bytes, signature)
+            } else {
+                (input, &bytes)
+            };
+            let fast = parse_signatures_with(&[i], &[s], true);
+            let general = parse_signatures_with(&[i], &[s], false);
+            assert_eq!(
+                describe(fast),
+                describe(general),
+                "{} / {}",
+                String::from_utf8_lossy(i),
+                String::from_utf8_lossy(s)
+            );
+        }
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use auth_core::{AuthRequest, SharedClock, SystemClock};
 
-use crate::component::normalize_authority;
+use crate::component::{FieldLines, normalize_authority};
 use crate::key::ALGORITHM;
-use crate::signature::{Received, parse_signatures};
+use crate::signature::{Received, decimal, parse_signatures};
 use crate::{
     Component, ConfigError, Error, HmacKey, KeyStore, Malformed, MemoryNonceStore, NonceStore,
     Refusal, RequestParts, SignatureParams, verify_content_digest,
@@ -62,7 +62,7 @@ impl From<&Verified> for SignatureInfo {
             .params
             .components()
             .iter()
-            .map(ToString::to_string)
+            .map(Component::identifier)
             .collect();
         Self {
             label: verified.label.clone(),
@@ -73,7 +73,8 @@ impl From<&Verified> for SignatureInfo {
             body_covered: verified
                 .params
                 .components()
-                .contains(&Component::content_digest()),
+                .iter()
+                .any(|c| c.is_field(CONTENT_DIGEST)),
             covered,
         }
     }
@@ -216,8 +217,8 @@ impl Verifier {
         body: Option<&[u8]>,
     ) -> Result<Option<Verified>, Error> {
         let headers = parts.headers();
-        let input_lines = headers.get_all("signature-input");
-        let signature_lines = headers.get_all("signature");
+        let input_lines = FieldLines::get(headers, "signature-input");
+        let signature_lines = FieldLines::get(headers, "signature");
         match (input_lines.is_empty(), signature_lines.is_empty()) {
             (true, true) => return Ok(None),
             (false, false) => {}
@@ -284,10 +285,8 @@ impl Verifier {
         if covered.is_empty() || self.required.iter().any(|c| !covered.contains(c)) {
             return refuse(Stage::Policy, Refusal::InsufficientCoverage);
         }
-        if self.require_content_digest
-            && !body.is_empty()
-            && !covered.contains(&Component::content_digest())
-        {
+        let digest_covered = covered.iter().any(|c| c.is_field(CONTENT_DIGEST));
+        if self.require_content_digest && !body.is_empty() && !digest_covered {
             return refuse(Stage::Policy, Refusal::InsufficientCoverage);
         }
         let Some(key_id) = key_id else {
@@ -330,8 +329,8 @@ impl Verifier {
         if !key.verify(&[&base], mac) {
             return refuse(Stage::Mac, Refusal::BadSignature);
         }
-        if covered.contains(&Component::content_digest()) {
-            let lines = parts.headers().get_all("content-digest");
+        if digest_covered {
+            let lines = FieldLines::get(parts.headers(), CONTENT_DIGEST);
             verify_content_digest(&lines, body).map_err(|e| {
                 let e = match e {
                     Error::Refused { refusal, .. } => Error::refused(refusal, Some(key_id)),
@@ -354,13 +353,32 @@ impl Verifier {
                     .saturating_add(self.max_age.as_secs())
                     .saturating_add(1),
             );
-        let scoped = format!("rfc9421:{}:{}:{}", key.id().len(), key.id(), nonce);
+        let scoped = scoped_nonce(key.id(), nonce);
         if self.nonces.insert_if_absent(&scoped, until).await? {
             Ok(())
         } else {
             Err(Error::refused(Refusal::NonceReplayed, Some(key.id())))
         }
     }
+}
+
+const CONTENT_DIGEST: &str = "content-digest";
+
+/// The nonce store key of `nonce` under key `key_id`: `rfc9421:<len(keyid)>:<keyid>:<nonce>`
+/// (the length keeps `("a:b", "c")` apart from `("a", "b:c")`), in one allocation.
+fn scoped_nonce(key_id: &str, nonce: &str) -> String {
+    const PREFIX: &str = "rfc9421:";
+    let mut buf = [0; 20];
+    let len = decimal(key_id.len() as u64, &mut buf);
+    let mut scoped =
+        String::with_capacity(PREFIX.len() + len.len() + 2 + key_id.len() + nonce.len());
+    scoped.push_str(PREFIX);
+    scoped.extend(len.iter().copied().map(char::from));
+    scoped.push(':');
+    scoped.push_str(key_id);
+    scoped.push(':');
+    scoped.push_str(nonce);
+    scoped
 }
 
 /// How far a candidate got before it failed: the furthest is the most telling.
@@ -570,5 +588,23 @@ impl fmt::Debug for Verifier {
 impl fmt::Debug for VerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifierBuilder").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scoped_nonces_keep_the_format() {
+        let long = "x".repeat(128);
+        for (id, nonce) in [
+            ("k", "n"),
+            ("billing-2025", "abc:def"),
+            (long.as_str(), "n"),
+        ] {
+            assert_eq!(
+                super::scoped_nonce(id, nonce),
+                format!("rfc9421:{}:{}:{}", id.len(), id, nonce)
+            );
+        }
     }
 }
