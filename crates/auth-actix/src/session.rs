@@ -292,7 +292,9 @@ where
             if settings.csrf != CsrfMode::Off
                 && !auth_session::is_safe_method(req.method().as_str())
             {
-                match check_csrf(&mut req, &settings, &session).await {
+                // Boxed: unsafe methods are the rarer path, and its state would otherwise
+                // enlarge every request's future.
+                match Box::pin(check_csrf(&mut req, &settings, &session)).await {
                     Ok(()) => {}
                     Err(Refused::Csrf(error)) => return Ok(csrf_refusal(req, &session, error)),
                     Err(Refused::Request(rejection)) => {

@@ -1,12 +1,16 @@
 //! The session cookie: finding it in a request, opening it (signature or encryption, with
 //! key rotation), and writing `Set-Cookie`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use auth_core::HeaderSource;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use cookie::{Cookie, CookieJar};
 
-use crate::{ConfigError, CookieKeys, Error, SessionId};
+use crate::mac::TAG_LEN;
+use crate::{ConfigError, CookieKeys, ENCODED_ID_LEN, Error, SessionId};
 
 /// The longest `Set-Cookie` value ever sent, attributes included. Browsers drop cookies whose
 /// name and value exceed 4096 bytes (RFC 6265 §6.1, RFC 6265bis §5.7); a session cookie
@@ -20,6 +24,13 @@ pub const DEFAULT_COOKIE_NAME: &str = "id";
 
 /// The longest raw cookie value that is even looked at; a genuine one is under 100 bytes.
 const MAX_VALUE_LEN: usize = 512;
+
+/// Characters of the tag at the front of a signed cookie: padded standard base64 of 32
+/// bytes, as the `cookie` crate writes it.
+const BASE64_TAG_LEN: usize = 44;
+
+/// Characters of a signed cookie's value: the tag, then the encoded id.
+const SIGNED_VALUE_LEN: usize = BASE64_TAG_LEN + ENCODED_ID_LEN;
 
 /// How the cookie protects the session id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,6 +141,8 @@ pub(crate) struct CookieCodec {
     same_site: SameSite,
     protection: CookieProtection,
     keys: CookieKeys,
+    /// The `Set-Cookie` value that removes the cookie.
+    removal: String,
 }
 
 /// A cookie whose signature (or encryption) checked out.
@@ -182,14 +195,21 @@ impl CookieCodec {
             (true, Some(_)) => format!("__Secure-{base}"),
             (false, _) => base.to_owned(),
         };
-        Ok(Self {
+        let mut codec = Self {
             name,
             domain: settings.domain.clone(),
             secure: settings.secure,
             same_site: settings.same_site,
             protection: settings.protection,
             keys,
-        })
+            removal: String::new(),
+        };
+        // Formatted once: the same header every time (its `Expires`, a year before start-up,
+        // stays in the past), instead of formatting a date for every refused cookie.
+        let mut removal = codec.cookie(String::new());
+        removal.make_removal();
+        codec.removal = removal.to_string();
+        Ok(codec)
     }
 
     /// The full cookie name, prefix included.
@@ -201,26 +221,48 @@ impl CookieCodec {
         &self.keys
     }
 
-    /// The raw value of our cookie in `headers`, if the request carries it.
+    /// The raw value of our cookie in `headers`, if the request carries it, borrowed from
+    /// the header (copied only when a `Cookie` header is not UTF-8).
+    ///
+    /// It splits and trims exactly as the `cookie` crate's `Cookie::split_parse` does
+    /// (`;`-separated pairs, blank pairs skipped, name and value trimmed, pairs without
+    /// `=` or with an empty name skipped), without building a `Cookie` for every pair.
     ///
     /// # Errors
     ///
     /// [`Error::DuplicateCookie`] when two or more cookies have our name, compared without
     /// regard to ASCII case. A single cookie whose name differs from ours only in case is
     /// not ours and is ignored (never adopted).
-    pub(crate) fn find(&self, headers: &dyn HeaderSource) -> Result<Option<String>, Error> {
+    pub(crate) fn find<'h>(
+        &self,
+        headers: &'h dyn HeaderSource,
+    ) -> Result<Option<Cow<'h, str>>, Error> {
         let mut matches = 0_usize;
         let mut exact = None;
-        for raw in headers.get_all("cookie") {
-            let text = String::from_utf8_lossy(raw);
-            for cookie in Cookie::split_parse(text.as_ref()).flatten() {
-                if !cookie.name().eq_ignore_ascii_case(&self.name) {
-                    continue;
-                }
-                matches += 1;
-                if cookie.name() == self.name {
-                    exact = Some(cookie.value().to_owned());
-                }
+        // One `Cookie` header is the rule (HTTP/1.1 clients join cookies into one; RFC 9113
+        // §8.2.3 lets HTTP/2 split them): look it up without collecting a list.
+        let single;
+        let all;
+        let values: &[&[u8]] = match headers.get_one("cookie") {
+            Ok(None) => return Ok(None),
+            Ok(Some(value)) => {
+                single = [value];
+                &single
+            }
+            Err(_) => {
+                all = headers.get_all("cookie");
+                &all
+            }
+        };
+        for &raw in values {
+            let found = match std::str::from_utf8(raw) {
+                Ok(text) => self.scan(text, &mut matches).map(Cow::Borrowed),
+                Err(_) => self
+                    .scan(&String::from_utf8_lossy(raw), &mut matches)
+                    .map(|value| Cow::Owned(value.to_owned())),
+            };
+            if found.is_some() {
+                exact = found;
             }
         }
         match matches {
@@ -229,20 +271,79 @@ impl CookieCodec {
         }
     }
 
+    /// Our cookie's value in one `Cookie` header, counting every cookie whose name matches
+    /// ours without regard to ASCII case into `matches`.
+    fn scan<'t>(&self, text: &'t str, matches: &mut usize) -> Option<&'t str> {
+        let mut exact = None;
+        let mut rest = text;
+        loop {
+            // Splitting at ASCII bytes always falls on UTF-8 character boundaries.
+            let (pair, next) = match rest.find(';') {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            if let Some(at) = pair.find('=') {
+                let name = pair[..at].trim();
+                if !name.is_empty() && name.eq_ignore_ascii_case(&self.name) {
+                    *matches += 1;
+                    if name == self.name {
+                        exact = Some(pair[at + 1..].trim());
+                    }
+                }
+            }
+            match next {
+                Some(next) => rest = next,
+                None => return exact,
+            }
+        }
+    }
+
     /// Checks `value` against every key, the current one first.
     pub(crate) fn open(&self, value: &str) -> Option<Opened> {
         if value.is_empty() || value.len() > MAX_VALUE_LEN {
             return None;
         }
+        match self.protection {
+            CookieProtection::Signed => self.open_signed(value),
+            CookieProtection::Private => self.open_private(value),
+        }
+    }
+
+    /// A signed cookie: `base64(HMAC-SHA256(key, id)) || id`, the `cookie` crate's signed
+    /// jar format, checked here without the jar (no allocation, the key's HMAC pads hashed
+    /// once). Each key's tag is computed and compared in constant time, the current key
+    /// first; the id is decoded only once a tag matched.
+    fn open_signed(&self, value: &str) -> Option<Opened> {
+        let bytes = value.as_bytes();
+        if bytes.len() != SIGNED_VALUE_LEN {
+            // Whatever its signature, no other length carries an id.
+            return None;
+        }
+        let (tag_text, id_text) = bytes.split_at(BASE64_TAG_LEN);
+        // Strict padded standard base64, as the jar decodes it.
+        let mut tag = [0_u8; TAG_LEN];
+        match STANDARD.decode_slice(tag_text, &mut tag) {
+            Ok(TAG_LEN) => {}
+            _ => return None,
+        }
+        for (index, key) in self.keys.all().enumerate() {
+            if key.mac().verify(id_text, &tag) {
+                return SessionId::decode(std::str::from_utf8(id_text).ok()?).map(|id| Opened {
+                    id,
+                    rotated: index > 0,
+                });
+            }
+        }
+        None
+    }
+
+    /// An encrypted cookie, through the `cookie` crate's private jar.
+    fn open_private(&self, value: &str) -> Option<Opened> {
         let jar = CookieJar::new();
         for (index, key) in self.keys.all().enumerate() {
             let key = key.cookie_key();
             let cookie = Cookie::new(self.name.clone(), value.to_owned());
-            let plain = match self.protection {
-                CookieProtection::Signed => jar.signed(&key).verify(cookie),
-                CookieProtection::Private => jar.private(&key).decrypt(cookie),
-            };
-            if let Some(plain) = plain {
+            if let Some(plain) = jar.private(&key).decrypt(cookie) {
                 return SessionId::decode(plain.value()).map(|id| Opened {
                     id,
                     rotated: index > 0,
@@ -288,10 +389,8 @@ impl CookieCodec {
     /// The `Set-Cookie` value that removes the cookie (empty, `Max-Age=0`, an `Expires` in
     /// the past, the same name, path and domain).
     pub(crate) fn removal(&self) -> SetCookie {
-        let mut cookie = self.cookie(String::new());
-        cookie.make_removal();
         SetCookie {
-            value: cookie.to_string(),
+            value: self.removal.clone(),
             removal: true,
         }
     }
@@ -454,7 +553,9 @@ mod tests {
             for v in values {
                 headers.push("Cookie", *v);
             }
-            codec.find(&headers)
+            codec
+                .find(&headers)
+                .map(|value| value.map(std::borrow::Cow::into_owned))
         };
         assert_eq!(
             find(&["a=1; __Host-id=v; b=2"]).unwrap().as_deref(),
@@ -470,6 +571,72 @@ mod tests {
         ));
         assert_eq!(find(&["__HOST-id=v"]).unwrap(), None);
         assert_eq!(find(&[]).unwrap(), None);
+    }
+
+    #[test]
+    fn find_splits_and_trims_as_the_cookie_crate_does() {
+        let codec = codec(CookieSettings::default());
+        let headers = [
+            "__Host-id=v",
+            " ;; a=1;  __Host-id = v w ;b",
+            "=x; __Host-id==v=",
+            "noequals; __Host-id=\"q\"; ",
+            "\t__Host-id=\u{a0}v\u{a0}",
+            "__Host-id=",
+            "a=1; __host-id=v",
+        ];
+        for header in headers {
+            let mut matches = 0;
+            let mut exact = None;
+            for cookie in Cookie::split_parse(header).flatten() {
+                if cookie.name().eq_ignore_ascii_case(codec.name()) {
+                    matches += 1;
+                    if cookie.name() == codec.name() {
+                        exact = Some(cookie.value().to_owned());
+                    }
+                }
+            }
+            let headers = HeaderList::new().with("Cookie", header);
+            let found = codec.find(&headers).map(|v| v.map(|v| v.into_owned()));
+            match matches {
+                0 | 1 => assert_eq!(found.unwrap(), exact, "{header:?}"),
+                _ => assert!(found.is_err(), "{header:?}"),
+            }
+        }
+        // Not UTF-8: read lossily, as before.
+        let mut headers = HeaderList::new();
+        headers.push("Cookie", &b"x=\xff; __Host-id=v"[..]);
+        assert_eq!(codec.find(&headers).unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn signed_cookies_are_the_cookie_crate_format() {
+        let key = CookieKey::from_bytes(&[6; 64]).unwrap();
+        let codec =
+            CookieCodec::new(&CookieSettings::default(), CookieKeys::new(key.clone())).unwrap();
+        let id = SessionId::from_bytes([8; 32]);
+        // What the jar signs, the codec opens, and the reverse.
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&key.cookie_key())
+            .add(Cookie::new("__Host-id", id.encode().to_string()));
+        let signed = jar.get("__Host-id").unwrap().value().to_owned();
+        assert!(codec.open(&signed).unwrap().id == id);
+        let issued = cookie_value(&codec.issue(&id).unwrap());
+        let verified = CookieJar::new()
+            .signed(&key.cookie_key())
+            .verify(Cookie::new("__Host-id", issued.clone()))
+            .unwrap();
+        assert_eq!(verified.value(), &*id.encode());
+        // A valid tag over something that is not an id, and bad base64 tags, are refused.
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&key.cookie_key())
+            .add(Cookie::new("__Host-id", "*".repeat(ENCODED_ID_LEN)));
+        assert!(codec.open(jar.get("__Host-id").unwrap().value()).is_none());
+        let mut bad = issued.into_bytes();
+        bad[43] = b'A';
+        assert!(codec.open(std::str::from_utf8(&bad).unwrap()).is_none());
+        bad[0] = b'\xc3';
+        assert!(codec.open(&String::from_utf8_lossy(&bad)).is_none());
     }
 
     fn cookie_value(header: &SetCookie) -> String {

@@ -154,7 +154,10 @@ impl SessionHash {
     /// searches a store dump for. It reveals nothing about the id.
     #[must_use]
     pub fn fingerprint(&self) -> String {
-        format!("s_{}", hex(&self.0[..6]))
+        let mut out = String::with_capacity(2 + 12);
+        out.push_str("s_");
+        push_hex(&mut out, &self.0[..6]);
+        out
     }
 }
 
@@ -171,13 +174,23 @@ impl fmt::Display for SessionHash {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
+    push_hex(&mut out, bytes);
     out
+}
+
+/// Appends `bytes` (at most 32) in lower-case hex: the digits are written to a stack
+/// buffer, then appended in one go.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0_u8; 64];
+    let bytes = &bytes[..bytes.len().min(32)];
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    // Hex digits are ASCII: this never falls back.
+    out.push_str(std::str::from_utf8(&buf[..bytes.len() * 2]).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -10,11 +10,16 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::id::random_bytes;
+use crate::mac::MacKey;
 use crate::{ConfigError, Error};
 
 /// The least key material a [`CookieKey`] takes: 64 bytes, what the `cookie` crate's
 /// `Key` needs (32 for HMAC-SHA256 signing, 32 for AES-256-GCM encryption).
 pub const MIN_KEY_LEN: usize = 64;
+
+/// The bytes of key material that sign cookies: the first 32, as the `cookie` crate's
+/// `Key::signing` takes them.
+const SIGNING_KEY_LEN: usize = 32;
 
 /// One key for session cookies: at least [`MIN_KEY_LEN`] bytes of random key material.
 ///
@@ -39,12 +44,15 @@ pub const MIN_KEY_LEN: usize = 64;
 ///
 /// # Security
 ///
-/// The `cookie` crate builds its own `Key` from this material for each signature or
-/// decryption; that transient copy lives on the stack and is not zeroized by the `cookie`
-/// crate. The long-lived copy, here, is.
+/// Signed cookies are checked with an HMAC keyed once and held beside the material; that
+/// keyed state (as good as the key) cannot be zeroized with hmac 0.12, so it is wiped only
+/// by the allocator's reuse. For encrypted cookies and for issuing, the `cookie` crate
+/// builds its own `Key` from this material for each operation; that transient copy lives on
+/// the stack and is not zeroized by the `cookie` crate. The material itself is.
 #[derive(Clone)]
 pub struct CookieKey {
     material: Secret,
+    mac: MacKey,
     key_id: String,
 }
 
@@ -102,7 +110,12 @@ impl CookieKey {
             .chain_update(material.expose_secret())
             .finalize();
         let key_id = format!("k_{}", hex(&digest[..4]));
-        Self { material, key_id }
+        let mac = MacKey::new(&material.expose_secret()[..SIGNING_KEY_LEN]);
+        Self {
+            material,
+            mac,
+            key_id,
+        }
     }
 
     /// A short public name for the key (`k_` and 8 hex digits of a hash of it): safe in
@@ -116,6 +129,12 @@ impl CookieKey {
     #[must_use]
     pub fn expose_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(URL_SAFE_NO_PAD.encode(self.material.expose_secret()))
+    }
+
+    /// The HMAC-SHA256 key that signs cookies (the `cookie` crate's signing key, pads
+    /// precomputed).
+    pub(crate) fn mac(&self) -> &MacKey {
+        &self.mac
     }
 
     /// The `cookie` crate's key, built for one operation.

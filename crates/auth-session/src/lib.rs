@@ -92,7 +92,7 @@
 //! | `SameSite` | `Lax` | RFC 6265bis §8.8: the cookie stays off cross-site `POST`s, frames and `fetch`, while links into the site keep working; `Strict` is available |
 //! | `Path` / `Domain` | `/` / none | host-only, as the prefix requires; [`SessionManagerBuilder::cookie_domain`] switches to `__Secure-` |
 //! | `Max-Age` | none (a browser-session cookie) | the server decides how long a session lives; OWASP prefers non-persistent session cookies |
-//! | protection | signed (HMAC-SHA256, the `cookie` crate) | forged cookies are refused without a store lookup; the id is random, so encrypting it ([`CookieProtection::Private`]) hides nothing, but is available |
+//! | protection | signed (HMAC-SHA256, the `cookie` crate's signed format) | forged cookies are refused without a store lookup; the id is random, so encrypting it ([`CookieProtection::Private`]) hides nothing, but is available |
 //! | idle / absolute timeout | 30 min / 12 h | OWASP: 15-30 min idle for most applications; an absolute limit bounds a stolen cookie's life however active it is kept |
 //! | size | `Set-Cookie` over 4096 bytes is never sent | browsers drop longer cookies silently (RFC 6265 §6.1); the cookie holds only the id, ~100 bytes |
 //! | CSRF | on for unsafe methods | see below |
@@ -171,8 +171,10 @@
 //!
 //! - Session ids, CSRF tokens, keys and [`SetCookie`] values print `[redacted]` or nothing in
 //!   `Debug`; ids, tokens and keys are zeroized on drop and compared in constant time.
-//! - The `cookie` crate builds a transient `cookie::Key` for each signature or decryption;
-//!   that stack copy is not zeroized by the `cookie` crate.
+//! - Signed cookies are checked with each key's HMAC keyed once at start-up (the `hmac`
+//!   crate; its keyed state cannot be zeroized with hmac 0.12), compared in constant time.
+//!   For issuing a cookie and for encrypted cookies the `cookie` crate builds a transient
+//!   `cookie::Key`; that stack copy is not zeroized by the `cookie` crate.
 //! - Sessions are bearer credentials: serve them over HTTPS only (with actix-web,
 //!   `RequireHttps` refuses a `Cookie` header over plain HTTP).
 
@@ -185,6 +187,7 @@ mod csrf;
 mod error;
 mod id;
 mod keys;
+mod mac;
 mod manager;
 mod memory;
 #[cfg(feature = "redis")]

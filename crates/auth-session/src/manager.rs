@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use auth_core::{Challenge, HeaderSource, SharedClock, SystemClock};
@@ -135,7 +138,12 @@ impl SessionManager {
             return Ok(refused(Refusal::InvalidCookie, None));
         };
         let hash = opened.id.hash();
-        let Some(record) = inner.store.load(&hash).await? else {
+        // An in-process store answers at once and shares the record; others are awaited.
+        let loaded = match inner.store.load_now(&hash) {
+            Some(result) => result?,
+            None => inner.store.load(&hash).await?.map(Arc::new),
+        };
+        let Some(record) = loaded else {
             return Ok(refused(Refusal::NotFound, Some(hash)));
         };
         if let Some(refusal) = self.expired(&record, now) {
@@ -199,7 +207,46 @@ impl SessionManager {
     ///
     /// [`Error::Store`] (503); [`Error::Random`]; [`Error::CookieTooLarge`]. The
     /// response must then not claim success: adapters replace it with a 503.
-    pub async fn commit(&self, session: Session) -> Result<Option<SetCookie>, Error> {
+    ///
+    /// A commit that needs no store write (the common read-only request: nothing changed,
+    /// `last_seen` fresh enough) completes at the first poll and its future is a few words;
+    /// only one that writes boxes the store work.
+    pub fn commit(
+        &self,
+        session: Session,
+    ) -> impl Future<Output = Result<Option<SetCookie>, Error>> + Send + '_ {
+        match self.commit_now(session) {
+            Step::Done(result) => Commit::Done(Some(result)),
+            Step::Store(session) => Commit::Store(Box::pin(self.commit_with_store(*session))),
+        }
+    }
+
+    /// Commit's answer when the session needs no store write, or the session back when it
+    /// does.
+    fn commit_now(&self, session: Session) -> Step {
+        if !session.doomed.is_empty() || session.logout_user.is_some() || session.touch {
+            return Step::Store(Box::new(session));
+        }
+        let inner = &*self.inner;
+        let presented = !matches!(session.cookie_status(), CookieStatus::Absent);
+        let removal = || (presented || session.logged_out).then(|| inner.codec.removal());
+        let result = match session.plan() {
+            Plan::Nothing => Ok(removal()),
+            Plan::Create(new) if new.is_blank() => Ok(removal()),
+            Plan::Update { id, changes, .. } if changes.is_empty() => {
+                if session.cookie_status() == CookieStatus::Rotated {
+                    inner.codec.issue(id).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            Plan::Create(_) | Plan::Update { .. } => return Step::Store(Box::new(session)),
+        };
+        Step::Done(result)
+    }
+
+    /// The commit that writes to the store.
+    async fn commit_with_store(&self, session: Session) -> Result<Option<SetCookie>, Error> {
         let inner = &*self.inner;
         let now = session.now();
         for hash in &session.doomed {
@@ -425,6 +472,33 @@ impl fmt::Debug for SessionManager {
             .field("max_per_user", &inner.max_per_user)
             .field("csrf", &inner.csrf)
             .finish_non_exhaustive()
+    }
+}
+
+/// What [`SessionManager::commit`] found it has to do.
+enum Step {
+    /// Nothing in the store: here is the answer.
+    Done(Result<Option<SetCookie>, Error>),
+    /// Writes to the store (boxed: the rarer path).
+    Store(Box<Session>),
+}
+
+/// The future [`SessionManager::commit`] returns: ready at once, or the store work, boxed.
+enum Commit<'a> {
+    Done(Option<Result<Option<SetCookie>, Error>>),
+    Store(Pin<Box<dyn Future<Output = Result<Option<SetCookie>, Error>> + Send + 'a>>),
+}
+
+impl Future for Commit<'_> {
+    type Output = Result<Option<SetCookie>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            // Polled again after it completed: the caller broke the `Future` contract;
+            // answer with an error rather than panic.
+            Commit::Done(result) => Poll::Ready(result.take().unwrap_or(Err(Error::Random))),
+            Commit::Store(future) => future.as_mut().poll(cx),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -42,12 +42,14 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    sessions: HashMap<SessionHash, SessionRecord>,
+    /// Shared with the requests that loaded them ([`SessionStore::load_now`]); changed
+    /// copy-on-write.
+    sessions: HashMap<SessionHash, Arc<SessionRecord>>,
     by_user: HashMap<String, HashSet<SessionHash>>,
 }
 
 impl Inner {
-    fn remove(&mut self, hash: &SessionHash) -> Option<SessionRecord> {
+    fn remove(&mut self, hash: &SessionHash) -> Option<Arc<SessionRecord>> {
         let record = self.sessions.remove(hash)?;
         if let Some(user) = &record.user
             && let Some(hashes) = self.by_user.get_mut(user)
@@ -68,7 +70,7 @@ impl Inner {
             .flatten()
             .filter_map(|hash| self.sessions.get(hash))
             .filter(|record| is_live(record, now))
-            .map(SessionRecord::info)
+            .map(|record| record.info())
             .collect();
         list.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.hash.cmp(&b.hash)));
         list
@@ -189,7 +191,20 @@ impl SessionStore for MemoryStore {
             .sessions
             .get(hash)
             .filter(|record| is_live(record, now))
-            .cloned())
+            .map(|record| SessionRecord::clone(record)))
+    }
+
+    fn load_now(
+        &self,
+        hash: &SessionHash,
+    ) -> Option<Result<Option<Arc<SessionRecord>>, StoreError>> {
+        let now = self.clock.now();
+        Some(Ok(self
+            .read()
+            .sessions
+            .get(hash)
+            .filter(|record| is_live(record, now))
+            .cloned()))
     }
 
     async fn insert(
@@ -225,20 +240,22 @@ impl SessionStore for MemoryStore {
                 .or_default()
                 .insert(record.hash);
         }
-        inner.sessions.insert(record.hash, record);
+        inner.sessions.insert(record.hash, Arc::new(record));
         Ok(evicted)
     }
 
     async fn save(&self, hash: &SessionHash, update: &SessionUpdate) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let mut inner = self.write();
-        let Some(record) = inner.sessions.get_mut(hash) else {
+        let Some(shared) = inner.sessions.get_mut(hash) else {
             return Ok(false);
         };
-        if !is_live(record, now) {
+        if !is_live(shared, now) {
             inner.remove(hash);
             return Ok(false);
         }
+        // Copy-on-write: a request still reading the record keeps the one it loaded.
+        let record = Arc::make_mut(shared);
         for key in &update.remove {
             record.data.remove(key);
         }
@@ -281,5 +298,67 @@ impl SessionStore for MemoryStore {
     async fn list_user(&self, user: &str) -> Result<Vec<SessionInfo>, StoreError> {
         let now = self.clock.now();
         Ok(self.read().live_of(user, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use auth_core::{Clock, ManualClock, Scopes};
+
+    use super::*;
+    use crate::{CsrfToken, SessionId, Touch};
+
+    fn record(clock: &ManualClock) -> SessionRecord {
+        let now = clock.now();
+        SessionRecord {
+            hash: SessionId::from_bytes([3; 32]).hash(),
+            user: Some("u".to_owned()),
+            scopes: Scopes::new(),
+            created_at: now,
+            authenticated_at: Some(now),
+            last_seen: now,
+            expires_at: now + Duration::from_secs(60),
+            csrf_token: CsrfToken::from_bytes([4; 32]),
+            data: BTreeMap::from([("k".to_owned(), "1".to_owned())]),
+        }
+    }
+
+    #[tokio::test]
+    async fn load_now_agrees_with_load_and_shares_copy_on_write() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::new(clock.shared());
+        let record = record(&clock);
+        let hash = record.hash;
+        let absent = SessionId::from_bytes([5; 32]).hash();
+        assert_eq!(store.load_now(&absent).unwrap().unwrap(), None);
+        store.insert(record.clone(), None).await.unwrap();
+
+        let shared = store.load_now(&hash).unwrap().unwrap().unwrap();
+        assert_eq!(*shared, record);
+        assert_eq!(store.load(&hash).await.unwrap().as_ref(), Some(&*shared));
+
+        // A save while a request holds the record: the store changes, the request's view
+        // does not.
+        let update = SessionUpdate {
+            set: BTreeMap::from([("k".to_owned(), "2".to_owned())]),
+            remove: std::collections::BTreeSet::new(),
+            touch: Some(Touch {
+                last_seen: clock.now() + Duration::from_secs(1),
+                expires_at: clock.now() + Duration::from_secs(120),
+            }),
+        };
+        assert!(store.save(&hash, &update).await.unwrap());
+        assert_eq!(shared.data["k"], "1");
+        let after = store.load_now(&hash).unwrap().unwrap().unwrap();
+        assert_eq!(after.data["k"], "2");
+        assert_eq!(store.load(&hash).await.unwrap().as_ref(), Some(&*after));
+
+        // Expired: absent from both.
+        clock.advance(Duration::from_secs(121));
+        assert_eq!(store.load_now(&hash).unwrap().unwrap(), None);
+        assert_eq!(store.load(&hash).await.unwrap(), None);
     }
 }

@@ -1,6 +1,6 @@
 //! [`RedisSessionStore`]: sessions in Redis, shared by every instance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -166,6 +166,18 @@ end
 return out
 ";
 
+/// Reads a record in one reply: `HGETALL` answers one RESP bulk string per field name and
+/// value, and parsing those dominated a load on the client; this script packs them into
+/// one string, each as its byte length, `:`, and its bytes. The record is only read.
+const LOAD: &str = r"
+-- KEYS[1] the record
+local f = redis.call('HGETALL', KEYS[1])
+for i = 1, #f do
+  f[i] = #f[i] .. ':' .. f[i]
+end
+return table.concat(f)
+";
+
 fn script(body: &str) -> redis::Script {
     redis::Script::new(&format!("{}{LUA_HELPERS}{body}", RedisTime::LUA_BEFORE))
 }
@@ -231,6 +243,7 @@ pub struct RedisSessionStore {
     clock: SharedClock,
     record_prefix: String,
     index_prefix: String,
+    load: redis::Script,
     insert: redis::Script,
     save: redis::Script,
     delete: redis::Script,
@@ -247,6 +260,7 @@ impl RedisSessionStore {
             clock,
             record_prefix: redis.key("session:"),
             index_prefix: redis.key("session-user:"),
+            load: redis::Script::new(LOAD),
             insert: script(INSERT),
             save: script(SAVE),
             delete: script(DELETE),
@@ -258,7 +272,10 @@ impl RedisSessionStore {
     /// The Redis key of the record with `hash`.
     #[must_use]
     pub fn record_key(&self, hash: &SessionHash) -> String {
-        format!("{}{}", self.record_prefix, hash.to_hex())
+        let mut key = String::with_capacity(self.record_prefix.len() + 64);
+        key.push_str(&self.record_prefix);
+        crate::id::push_hex(&mut key, hash.as_bytes());
+        key
     }
 
     /// The Redis key of `user`'s index.
@@ -313,48 +330,85 @@ fn parse_hash(hex: &str) -> Result<SessionHash, StoreError> {
     Ok(SessionHash::from_bytes(out))
 }
 
-fn parse_record(
-    hash: SessionHash,
-    mut fields: HashMap<String, String>,
-) -> Result<SessionRecord, StoreError> {
-    let mut take = |name: &str| {
-        fields
-            .remove(name)
-            .ok_or_else(|| unexpected(&format!("a session record has no field {name:?}")))
-    };
-    let scopes = Scopes::parse(&take(SCOPES)?).map_err(|_| unexpected("stored scopes"))?;
-    let created_at = time(&take(CREATED)?)?;
-    let last_seen = time(&take(LAST_SEEN)?)?;
-    let expires_at = time(&take(EXPIRES)?)?;
-    let mut csrf = [0_u8; CSRF_TOKEN_LEN];
-    let token = take(CSRF)?;
-    if !matches!(
-        URL_SAFE_NO_PAD.decode_slice(token.as_bytes(), &mut csrf),
-        Ok(CSRF_TOKEN_LEN)
-    ) {
-        return Err(unexpected("a stored CSRF token"));
+/// The record packed by [`LOAD`], parsed in place: no map, a copy only of what the record
+/// keeps. `None` when the record does not exist (nothing was packed).
+fn parse_record(hash: SessionHash, packed: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+    if packed.is_empty() {
+        return Ok(None);
     }
-    let user = fields.remove(USER);
-    let authenticated_at = fields
-        .remove(AUTHENTICATED)
-        .as_deref()
-        .map(time)
-        .transpose()?;
-    let data: BTreeMap<String, String> = fields
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.strip_prefix(DATA)?.to_owned(), value)))
-        .collect();
-    Ok(SessionRecord {
+    let mut user = None;
+    let mut scopes = None;
+    let mut created_at = None;
+    let mut authenticated_at = None;
+    let mut last_seen = None;
+    let mut expires_at = None;
+    let mut csrf = None;
+    let mut data = BTreeMap::new();
+    let mut rest = packed;
+    while !rest.is_empty() {
+        let name = next_packed(&mut rest)?;
+        let value = next_packed(&mut rest)?;
+        let value = std::str::from_utf8(value).map_err(|_| unexpected("text that is not UTF-8"))?;
+        match name {
+            b"u" => user = Some(value.to_owned()),
+            b"sc" => {
+                scopes = Some(Scopes::parse(value).map_err(|_| unexpected("stored scopes"))?);
+            }
+            b"c" => created_at = Some(time(value)?),
+            b"a" => authenticated_at = Some(time(value)?),
+            b"s" => last_seen = Some(time(value)?),
+            b"e" => expires_at = Some(time(value)?),
+            b"t" => {
+                let mut token = [0_u8; CSRF_TOKEN_LEN];
+                if !matches!(
+                    URL_SAFE_NO_PAD.decode_slice(value.as_bytes(), &mut token),
+                    Ok(CSRF_TOKEN_LEN)
+                ) {
+                    return Err(unexpected("a stored CSRF token"));
+                }
+                csrf = Some(CsrfToken::from_bytes(token));
+            }
+            _ => {
+                if let Some(key) = name.strip_prefix(DATA.as_bytes()) {
+                    let key = std::str::from_utf8(key)
+                        .map_err(|_| unexpected("text that is not UTF-8"))?;
+                    data.insert(key.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+    let missing = |name: &str| unexpected(&format!("a session record has no field {name:?}"));
+    Ok(Some(SessionRecord {
         hash,
         user,
-        scopes,
-        created_at,
+        scopes: scopes.ok_or_else(|| missing(SCOPES))?,
+        created_at: created_at.ok_or_else(|| missing(CREATED))?,
         authenticated_at,
-        last_seen,
-        expires_at,
-        csrf_token: CsrfToken::from_bytes(csrf),
+        last_seen: last_seen.ok_or_else(|| missing(LAST_SEEN))?,
+        expires_at: expires_at.ok_or_else(|| missing(EXPIRES))?,
+        csrf_token: csrf.ok_or_else(|| missing(CSRF))?,
         data,
-    })
+    }))
+}
+
+/// The next `<length>:<bytes>` item of a [`LOAD`] reply.
+fn next_packed<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], StoreError> {
+    let bad = || unexpected("a packed session record");
+    let colon = rest.iter().position(|&b| b == b':').ok_or_else(bad)?;
+    let digits = &rest[..colon];
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let len = digits
+        .iter()
+        .fold(0_usize, |n, &d| n * 10 + usize::from(d - b'0'));
+    let body = &rest[colon + 1..];
+    if body.len() < len {
+        return Err(bad());
+    }
+    let (item, tail) = body.split_at(len);
+    *rest = tail;
+    Ok(item)
 }
 
 fn text(value: &Value) -> Result<Option<String>, StoreError> {
@@ -395,16 +449,16 @@ fn parse_infos(values: &[Value], user: &str) -> Result<Vec<SessionInfo>, StoreEr
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn load(&self, hash: &SessionHash) -> Result<Option<SessionRecord>, StoreError> {
-        let key = self.record_key(hash);
-        let fields: HashMap<String, String> = self
-            .redis
-            .run(|mut c| async move { redis::cmd("HGETALL").arg(&key).query_async(&mut c).await })
-            .await
-            .map_err(unavailable)?;
-        if fields.is_empty() {
+        let invocation = self.load.key(self.record_key(hash));
+        let packed = match self.invoke::<Value>(invocation).await? {
+            Value::BulkString(bytes) => bytes,
+            Value::SimpleString(text) => text.into_bytes(),
+            Value::Nil => Vec::new(),
+            _ => return Err(unexpected("a load answer of the wrong type")),
+        };
+        let Some(record) = parse_record(*hash, &packed)? else {
             return Ok(None);
-        }
-        let record = parse_record(*hash, fields)?;
+        };
         Ok((self.clock.now() < record.expires_at).then_some(record))
     }
 
@@ -541,10 +595,48 @@ mod tests {
     #[test]
     fn records_without_required_fields_are_refused() {
         let hash = SessionHash::from_bytes([7; 32]);
-        let fields = HashMap::from([(SCOPES.to_owned(), "a".to_owned())]);
         assert!(matches!(
-            parse_record(hash, fields),
+            parse_record(hash, b"2:sc1:a"),
             Err(StoreError::Unavailable(_))
         ));
+    }
+
+    #[test]
+    fn packed_records_parse_and_malformed_ones_are_refused() {
+        let hash = SessionHash::from_bytes([7; 32]);
+        let time = "00001700000000000000";
+        let token = URL_SAFE_NO_PAD.encode([9_u8; CSRF_TOKEN_LEN]);
+        let mut packed = String::new();
+        for (name, value) in [
+            ("u", "alice"),
+            ("sc", "read write"),
+            ("c", time),
+            ("s", time),
+            ("e", time),
+            ("t", token.as_str()),
+            ("d:cart", "[1,2]"),
+            ("d:", "\"empty key\""),
+            ("x", "an unknown field is ignored"),
+        ] {
+            packed.push_str(&format!("{}:{name}{}:{value}", name.len(), value.len()));
+        }
+        let record = parse_record(hash, packed.as_bytes()).unwrap().unwrap();
+        assert_eq!(record.user.as_deref(), Some("alice"));
+        assert_eq!(record.scopes.to_string(), "read write");
+        assert_eq!(record.authenticated_at, None);
+        assert_eq!(record.csrf_token.expose_bytes(), &[9; CSRF_TOKEN_LEN]);
+        assert_eq!(record.data.len(), 2);
+        assert_eq!(record.data["cart"], "[1,2]");
+        assert_eq!(parse_record(hash, b"").unwrap(), None);
+        for bad in [
+            &b"1:u"[..],
+            b"1:u5:al",
+            b"x:u1:a",
+            b":u1:a",
+            b"1u1:a",
+            b"99999999999:u",
+        ] {
+            assert!(parse_record(hash, bad).is_err(), "{bad:?}");
+        }
     }
 }

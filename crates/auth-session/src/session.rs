@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use auth_core::{Challenge, Outcome, Principal, Rejection, Scheme, Scopes};
@@ -89,19 +90,40 @@ struct Stored {
     hash: SessionHash,
 }
 
+/// The data a request starts from.
+#[derive(Clone)]
+enum Base {
+    /// The stored record's, shared with the store (which changes it copy-on-write): a
+    /// load copies nothing.
+    Stored(Arc<SessionRecord>),
+    /// A map of its own: a new session, or the data carried over to a new id.
+    Own(BTreeMap<String, String>),
+}
+
+impl Base {
+    fn map(&self) -> &BTreeMap<String, String> {
+        match self {
+            Base::Stored(record) => &record.data,
+            Base::Own(map) => map,
+        }
+    }
+}
+
 /// The session as this request sees it.
 #[derive(Clone)]
 struct Current {
     /// `Some` while the session is the stored one; `None` for a session this request creates
     /// (new, or a new id after login or renewal).
     stored: Option<Stored>,
+    /// The user of a session with data of its own; while the data is the stored record's
+    /// (`base` is [`Base::Stored`]), the record's user is read instead (no copy).
     user: Option<String>,
     scopes: Scopes,
     created_at: SystemTime,
     authenticated_at: Option<SystemTime>,
     csrf: Option<CsrfToken>,
     /// The data as loaded (or carried over to a new id).
-    base: BTreeMap<String, String>,
+    base: Base,
     /// This request's changes: `Some` sets, `None` removes.
     changes: BTreeMap<String, Option<String>>,
 }
@@ -115,21 +137,28 @@ impl Current {
             created_at: now,
             authenticated_at: None,
             csrf: None,
-            base: BTreeMap::new(),
+            base: Base::Own(BTreeMap::new()),
             changes: BTreeMap::new(),
+        }
+    }
+
+    fn user(&self) -> Option<&str> {
+        match &self.base {
+            Base::Stored(record) => record.user.as_deref(),
+            Base::Own(_) => self.user.as_deref(),
         }
     }
 
     fn value(&self, key: &str) -> Option<&str> {
         match self.changes.get(key) {
             Some(change) => change.as_deref(),
-            None => self.base.get(key).map(String::as_str),
+            None => self.base.map().get(key).map(String::as_str),
         }
     }
 
     /// The data with this request's changes applied.
     fn merged(&self) -> BTreeMap<String, String> {
-        let mut data = self.base.clone();
+        let mut data = self.base.map().clone();
         for (key, change) in &self.changes {
             match change {
                 Some(value) => data.insert(key.clone(), value.clone()),
@@ -141,7 +170,7 @@ impl Current {
 
     fn data_len_with(&self, key: &str, value: &str) -> usize {
         let mut len = key.len() + value.len();
-        for (k, v) in &self.base {
+        for (k, v) in self.base.map() {
             if k != key && !self.changes.contains_key(k) {
                 len += k.len() + v.len();
             }
@@ -161,7 +190,10 @@ impl Current {
         if let Some(stored) = self.stored.take() {
             doomed.push(stored.hash);
         }
-        self.base = self.merged();
+        if let Base::Stored(record) = &self.base {
+            self.user.clone_from(&record.user);
+        }
+        self.base = Base::Own(self.merged());
         self.changes.clear();
         self.csrf = None;
     }
@@ -233,7 +265,7 @@ impl Session {
 
     pub(crate) fn from_record(
         id: SessionId,
-        record: SessionRecord,
+        record: Arc<SessionRecord>,
         now: SystemTime,
         cookie: CookieStatus,
         touch: bool,
@@ -244,12 +276,12 @@ impl Session {
         session.touch = touch;
         session.current = Some(Current {
             stored: Some(Stored { id, hash }),
-            user: record.user,
-            scopes: record.scopes,
+            user: None,
+            scopes: record.scopes.clone(),
             created_at: record.created_at,
             authenticated_at: record.authenticated_at,
-            csrf: Some(record.csrf_token),
-            base: record.data,
+            csrf: Some(record.csrf_token.clone()),
+            base: Base::Stored(record),
             changes: BTreeMap::new(),
         });
         session
@@ -361,7 +393,7 @@ impl Session {
     /// The logged-in user, if any.
     #[must_use]
     pub fn user(&self) -> Option<&str> {
-        self.current.as_ref().and_then(|c| c.user.as_deref())
+        self.current.as_ref().and_then(Current::user)
     }
 
     /// The scopes of the logged-in user for this session (empty when nobody is logged in).
@@ -396,7 +428,7 @@ impl Session {
         let now = self.now;
         let mut next = Current::new(now);
         if let Some(mut previous) = self.current.take() {
-            let same_user = previous.user.as_deref().is_none_or(|u| u == user);
+            let same_user = previous.user().is_none_or(|u| u == user);
             previous.detach(&mut self.doomed);
             if same_user {
                 next.base = previous.base;
@@ -519,7 +551,7 @@ impl Session {
     pub fn principal(&self) -> Option<Principal> {
         let current = self.current.as_ref()?;
         let stored = current.stored.as_ref()?;
-        let user = current.user.as_deref()?;
+        let user = current.user()?;
         let mut principal = Principal::new(user, Scheme::SESSION)
             .with_scopes(current.scopes.clone())
             .with_key_id(stored.hash.fingerprint());
@@ -572,7 +604,7 @@ impl Session {
                     changes: &current.changes,
                 },
                 None => Plan::Create(NewSession {
-                    user: current.user.as_deref(),
+                    user: current.user(),
                     scopes: &current.scopes,
                     created_at: current.created_at,
                     authenticated_at: current.authenticated_at,

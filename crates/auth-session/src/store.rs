@@ -156,6 +156,25 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// [`StoreError::Unavailable`].
     async fn load(&self, hash: &SessionHash) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// [`load`](Self::load) for a store that answers without waiting (an in-process map),
+    /// sharing the record instead of copying it: `Some` with what `load` would return, or
+    /// `None` (the default) when the store must be asked with `load`. The manager tries it
+    /// first on every request, so an in-memory load costs no boxed future and no copy.
+    ///
+    /// A store that implements it must never change a shared record in place (copy on
+    /// write, e.g. with [`Arc::make_mut`]): a request reads the record it loaded.
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: [`StoreError::Unavailable`].
+    fn load_now(
+        &self,
+        hash: &SessionHash,
+    ) -> Option<Result<Option<Arc<SessionRecord>>, StoreError>> {
+        let _ = hash;
+        None
+    }
+
     /// Adds a new record. When it has a user and `max_per_user` is set, evicts that user's
     /// oldest sessions (by `created_at`) until at most `max_per_user` remain, the new one
     /// included, in the same atomic step. Returns the evicted sessions.
@@ -207,6 +226,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     async fn load(&self, hash: &SessionHash) -> Result<Option<SessionRecord>, StoreError> {
         (**self).load(hash).await
+    }
+
+    fn load_now(
+        &self,
+        hash: &SessionHash,
+    ) -> Option<Result<Option<Arc<SessionRecord>>, StoreError>> {
+        (**self).load_now(hash)
     }
 
     async fn insert(

@@ -137,6 +137,7 @@ async fn renewal_and_scope_changes_move_to_a_new_id_and_keep_the_rest() {
         CookieStatus::Refused(Refusal::NotFound)
     );
     let session = client.peek(&f.manager).await;
+    assert_eq!(session.user(), Some("u1"));
     assert!(session.scopes().contains("admin"));
     assert_eq!(session.get::<i32>("k").unwrap(), Some(1));
     assert_eq!(session.authenticated_at(), login_time);
