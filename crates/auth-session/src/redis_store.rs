@@ -166,18 +166,6 @@ end
 return out
 ";
 
-/// Reads a record in one reply: `HGETALL` answers one RESP bulk string per field name and
-/// value, and parsing those dominated a load on the client; this script packs them into
-/// one string, each as its byte length, `:`, and its bytes. The record is only read.
-const LOAD: &str = r"
--- KEYS[1] the record
-local f = redis.call('HGETALL', KEYS[1])
-for i = 1, #f do
-  f[i] = #f[i] .. ':' .. f[i]
-end
-return table.concat(f)
-";
-
 fn script(body: &str) -> redis::Script {
     redis::Script::new(&format!("{}{LUA_HELPERS}{body}", RedisTime::LUA_BEFORE))
 }
@@ -243,7 +231,6 @@ pub struct RedisSessionStore {
     clock: SharedClock,
     record_prefix: String,
     index_prefix: String,
-    load: redis::Script,
     insert: redis::Script,
     save: redis::Script,
     delete: redis::Script,
@@ -260,7 +247,6 @@ impl RedisSessionStore {
             clock,
             record_prefix: redis.key("session:"),
             index_prefix: redis.key("session-user:"),
-            load: redis::Script::new(LOAD),
             insert: script(INSERT),
             save: script(SAVE),
             delete: script(DELETE),
@@ -330,10 +316,14 @@ fn parse_hash(hex: &str) -> Result<SessionHash, StoreError> {
     Ok(SessionHash::from_bytes(out))
 }
 
-/// The record packed by [`LOAD`], parsed in place: no map, a copy only of what the record
-/// keeps. `None` when the record does not exist (nothing was packed).
-fn parse_record(hash: SessionHash, packed: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-    if packed.is_empty() {
+/// The record from `HGETALL`'s field names and values, read in place: no map, a copy only
+/// of what the record keeps. `None` when the record does not exist (no fields).
+fn parse_record<'a>(
+    hash: SessionHash,
+    fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let mut fields = fields.into_iter().peekable();
+    if fields.peek().is_none() {
         return Ok(None);
     }
     let mut user = None;
@@ -344,10 +334,7 @@ fn parse_record(hash: SessionHash, packed: &[u8]) -> Result<Option<SessionRecord
     let mut expires_at = None;
     let mut csrf = None;
     let mut data = BTreeMap::new();
-    let mut rest = packed;
-    while !rest.is_empty() {
-        let name = next_packed(&mut rest)?;
-        let value = next_packed(&mut rest)?;
+    for (name, value) in fields {
         let value = std::str::from_utf8(value).map_err(|_| unexpected("text that is not UTF-8"))?;
         match name {
             b"u" => user = Some(value.to_owned()),
@@ -391,24 +378,27 @@ fn parse_record(hash: SessionHash, packed: &[u8]) -> Result<Option<SessionRecord
     }))
 }
 
-/// The next `<length>:<bytes>` item of a [`LOAD`] reply.
-fn next_packed<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], StoreError> {
-    let bad = || unexpected("a packed session record");
-    let colon = rest.iter().position(|&b| b == b':').ok_or_else(bad)?;
-    let digits = &rest[..colon];
-    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(bad());
+/// The (name, value) pairs of an `HGETALL` reply: a flat array under RESP2, a map under RESP3.
+fn hash_fields(reply: &Value) -> Result<Vec<(&[u8], &[u8])>, StoreError> {
+    fn bytes(value: &Value) -> Result<&[u8], StoreError> {
+        match value {
+            Value::BulkString(bytes) => Ok(bytes),
+            Value::SimpleString(text) => Ok(text.as_bytes()),
+            _ => Err(unexpected("a session field of the wrong type")),
+        }
     }
-    let len = digits
-        .iter()
-        .fold(0_usize, |n, &d| n * 10 + usize::from(d - b'0'));
-    let body = &rest[colon + 1..];
-    if body.len() < len {
-        return Err(bad());
+    match reply {
+        Value::Nil => Ok(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|pair| Ok((bytes(&pair[0])?, bytes(&pair[1])?)))
+            .collect(),
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(name, value)| Ok((bytes(name)?, bytes(value)?)))
+            .collect(),
+        _ => Err(unexpected("a session record of the wrong type")),
     }
-    let (item, tail) = body.split_at(len);
-    *rest = tail;
-    Ok(item)
 }
 
 fn text(value: &Value) -> Result<Option<String>, StoreError> {
@@ -449,14 +439,16 @@ fn parse_infos(values: &[Value], user: &str) -> Result<Vec<SessionInfo>, StoreEr
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn load(&self, hash: &SessionHash) -> Result<Option<SessionRecord>, StoreError> {
-        let invocation = self.load.key(self.record_key(hash));
-        let packed = match self.invoke::<Value>(invocation).await? {
-            Value::BulkString(bytes) => bytes,
-            Value::SimpleString(text) => text.into_bytes(),
-            Value::Nil => Vec::new(),
-            _ => return Err(unexpected("a load answer of the wrong type")),
-        };
-        let Some(record) = parse_record(*hash, &packed)? else {
+        let key = self.record_key(hash);
+        // One `HGETALL`, read as raw values and parsed in place: a `HashMap<String, String>`
+        // cost a map and two `String`s per field on every request.
+        let reply: Value = self
+            .redis
+            .run(|mut c| async move { redis::cmd("HGETALL").arg(&key).query_async(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        let fields = hash_fields(&reply)?;
+        let Some(record) = parse_record(*hash, fields)? else {
             return Ok(None);
         };
         Ok((self.clock.now() < record.expires_at).then_some(record))
@@ -596,18 +588,17 @@ mod tests {
     fn records_without_required_fields_are_refused() {
         let hash = SessionHash::from_bytes([7; 32]);
         assert!(matches!(
-            parse_record(hash, b"2:sc1:a"),
+            parse_record(hash, [(&b"sc"[..], &b"a"[..])]),
             Err(StoreError::Unavailable(_))
         ));
     }
 
     #[test]
-    fn packed_records_parse_and_malformed_ones_are_refused() {
+    fn hgetall_replies_parse_in_place_and_bad_ones_are_refused() {
         let hash = SessionHash::from_bytes([7; 32]);
         let time = "00001700000000000000";
         let token = URL_SAFE_NO_PAD.encode([9_u8; CSRF_TOKEN_LEN]);
-        let mut packed = String::new();
-        for (name, value) in [
+        let fields = [
             ("u", "alice"),
             ("sc", "read write"),
             ("c", time),
@@ -617,26 +608,40 @@ mod tests {
             ("d:cart", "[1,2]"),
             ("d:", "\"empty key\""),
             ("x", "an unknown field is ignored"),
-        ] {
-            packed.push_str(&format!("{}:{name}{}:{value}", name.len(), value.len()));
+        ];
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let resp2 = Value::Array(
+            fields
+                .iter()
+                .flat_map(|(n, v)| [bulk(n), bulk(v)])
+                .collect(),
+        );
+        let resp3 = Value::Map(fields.iter().map(|(n, v)| (bulk(n), bulk(v))).collect());
+        for reply in [&resp2, &resp3] {
+            let record = parse_record(hash, hash_fields(reply).unwrap())
+                .unwrap()
+                .unwrap();
+            assert_eq!(record.user.as_deref(), Some("alice"));
+            assert_eq!(record.scopes.to_string(), "read write");
+            assert_eq!(record.authenticated_at, None);
+            assert_eq!(record.csrf_token.expose_bytes(), &[9; CSRF_TOKEN_LEN]);
+            assert_eq!(record.data.len(), 2);
+            assert_eq!(record.data["cart"], "[1,2]");
         }
-        let record = parse_record(hash, packed.as_bytes()).unwrap().unwrap();
-        assert_eq!(record.user.as_deref(), Some("alice"));
-        assert_eq!(record.scopes.to_string(), "read write");
-        assert_eq!(record.authenticated_at, None);
-        assert_eq!(record.csrf_token.expose_bytes(), &[9; CSRF_TOKEN_LEN]);
-        assert_eq!(record.data.len(), 2);
-        assert_eq!(record.data["cart"], "[1,2]");
-        assert_eq!(parse_record(hash, b"").unwrap(), None);
-        for bad in [
-            &b"1:u"[..],
-            b"1:u5:al",
-            b"x:u1:a",
-            b":u1:a",
-            b"1u1:a",
-            b"99999999999:u",
-        ] {
-            assert!(parse_record(hash, bad).is_err(), "{bad:?}");
-        }
+        assert_eq!(
+            parse_record(hash, hash_fields(&Value::Nil).unwrap()).unwrap(),
+            None
+        );
+        assert_eq!(
+            parse_record(hash, hash_fields(&Value::Array(Vec::new())).unwrap()).unwrap(),
+            None
+        );
+        // An odd field count, a field that is not a string, a reply of the wrong type.
+        assert!(hash_fields(&Value::Array(vec![bulk("u")])).is_err());
+        assert!(hash_fields(&Value::Array(vec![bulk("u"), Value::Int(1)])).is_err());
+        assert!(hash_fields(&Value::Int(1)).is_err());
+        // Bytes that are not UTF-8, a bad CSRF token.
+        assert!(parse_record(hash, [(&b"u"[..], &b"\xff"[..])]).is_err());
+        assert!(parse_record(hash, [(&b"t"[..], &b"short"[..])]).is_err());
     }
 }
