@@ -378,8 +378,11 @@ fn parse_record<'a>(
     }))
 }
 
+/// A field name and its value, borrowed from a reply.
+type Field<'a> = (&'a [u8], &'a [u8]);
+
 /// The (name, value) pairs of an `HGETALL` reply: a flat array under RESP2, a map under RESP3.
-fn hash_fields(reply: &Value) -> Result<Vec<(&[u8], &[u8])>, StoreError> {
+fn hash_fields(reply: &Value) -> Result<Vec<Field<'_>>, StoreError> {
     fn bytes(value: &Value) -> Result<&[u8], StoreError> {
         match value {
             Value::BulkString(bytes) => Ok(bytes),
