@@ -68,9 +68,6 @@ impl JwtAccessTokens {
             token_id: Some(token_id),
             claims: Arc::clone(&claims),
         };
-        Ok((
-            info,
-            VerifiedClaims::new(header, registered, claims),
-        ))
+        Ok((info, VerifiedClaims::new(header, registered, claims)))
     }
 }
