@@ -8,7 +8,8 @@
 //!
 //! Properties: no panic; a verified token meets the policy (issuer, audience, time window,
 //! HS256 key) and its claims are the JSON object that was signed; a tampered signature is
-//! refused.
+//! refused; `verify_claims` (the lazy `VerifiedClaims`) accepts and refuses exactly what
+//! `verify_raw` does, and its registered claims and claims map are the same.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -55,6 +56,20 @@ fn verify(token: &str) -> Outcome {
     auth_fuzz::ready(VERIFIER.verify_raw(token))
 }
 
+/// `verify_claims` must decide as `verify_raw` did, and read the same claims.
+fn check_same_as_lazy(token: &str, outcome: &Outcome) {
+    let lazy = auth_fuzz::ready(VERIFIER.verify_claims(token));
+    match (outcome, &lazy) {
+        (Ok((header, registered, claims)), Ok(verified)) => {
+            assert_eq!(verified.header(), header);
+            assert_eq!(verified.registered(), registered);
+            assert_eq!(&**verified.claims(), claims);
+        }
+        (Err(raw), Err(lazy)) => assert_eq!(raw, lazy, "different refusals"),
+        _ => panic!("verify_raw and verify_claims disagree: {outcome:?} vs {lazy:?}"),
+    }
+}
+
 fn check_accepted(outcome: &Outcome) {
     let Ok((header, registered, claims)) = outcome else {
         return;
@@ -81,7 +96,9 @@ fuzz_target!(|data: &[u8]| {
         let Ok(token) = std::str::from_utf8(rest) else {
             return;
         };
-        check_accepted(&verify(token));
+        let outcome = verify(token);
+        check_accepted(&outcome);
+        check_same_as_lazy(token, &outcome);
         return;
     }
 
@@ -99,6 +116,7 @@ fuzz_target!(|data: &[u8]| {
     let token = format!("{signing_input}.{encoded}");
     let outcome = verify(&token);
     check_accepted(&outcome);
+    check_same_as_lazy(&token, &outcome);
     if let Ok((_, _, verified)) = &outcome {
         let signed: Map<String, Value> =
             serde_json::from_slice(claims).expect("signed claims are JSON");
