@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::Malformed;
-use crate::component::Component;
+use crate::component::{Component, is_tchar};
 use crate::signature::{MAX_COMPONENTS, MAX_SIGNATURES, ParamKey, SignatureParams, param_is_valid};
 
 /// The most parameters one member may have on the fast path (repeats are looked for by a
@@ -130,28 +130,8 @@ impl<'a> Cursor<'a> {
                 }
             }
             b if b.is_ascii_alphabetic() || b == b'*' => {
-                let token = self.take_while(|b| {
-                    b.is_ascii_alphanumeric()
-                        || matches!(
-                            b,
-                            b'!' | b'#'
-                                | b'$'
-                                | b'%'
-                                | b'&'
-                                | b'\''
-                                | b'*'
-                                | b'+'
-                                | b'-'
-                                | b'.'
-                                | b'^'
-                                | b'_'
-                                | b'`'
-                                | b'|'
-                                | b'~'
-                                | b':'
-                                | b'/'
-                        )
-                });
+                // RFC 8941 §3.3.4: sf-token = ( ALPHA / "*" ) *( tchar / ":" / "/" ).
+                let token = self.take_while(|b| is_tchar(b) || b == b':' || b == b'/');
                 let token = std::str::from_utf8(token).ok()?;
                 Some(sfv::BareItem::Token(
                     sfv::Token::from_string(token.to_owned()).ok()?,

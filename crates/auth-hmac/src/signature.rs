@@ -659,6 +659,20 @@ impl<'de> sfv::visitor::DictionaryVisitor<'de> for &mut UniqueKeys<'_> {
 mod tests {
     use super::*;
 
+    /// What a parse gave, comparable across the fast path and the general parser.
+    fn describe(result: Result<Vec<Received>, Error>) -> String {
+        match result {
+            Ok(received) => format!(
+                "{:?}",
+                received
+                    .iter()
+                    .map(|r| (&r.label, &r.params, &r.mac))
+                    .collect::<Vec<_>>()
+            ),
+            Err(error) => format!("error {error:?}"),
+        }
+    }
+
     fn parse(input: &str, signature: &str) -> Result<Vec<Received>, Error> {
         parse_signatures(&[input.as_bytes()], &[signature.as_bytes()])
     }
@@ -806,16 +820,6 @@ mod tests {
             "sig1",
             "",
         ];
-        let describe = |result: Result<Vec<Received>, Error>| match result {
-            Ok(received) => format!(
-                "{:?}",
-                received
-                    .iter()
-                    .map(|r| (&r.label, &r.params, &r.mac))
-                    .collect::<Vec<_>>()
-            ),
-            Err(error) => format!("error {error:?}"),
-        };
         for input in inputs {
             for signature in signatures {
                 let lines = (&[input.as_bytes()][..], &[signature.as_bytes()][..]);
@@ -847,16 +851,6 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
-        let describe = |result: Result<Vec<Received>, Error>| match result {
-            Ok(received) => format!(
-                "{:?}",
-                received
-                    .iter()
-                    .map(|r| (&r.label, &r.params, &r.mac))
-                    .collect::<Vec<_>>()
-            ),
-            Err(error) => format!("error {error:?}"),
         };
         for round in 0..20_000 {
             let mutate_input = round % 2 == 0;

@@ -173,24 +173,26 @@ impl fmt::Display for SessionHash {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` in lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     push_hex(&mut out, bytes);
     out
 }
 
-/// Appends `bytes` (at most 32) in lower-case hex: the digits are written to a stack
-/// buffer, then appended in one go.
+/// Appends `bytes` in lower-case hex: the digits of each 32 bytes are written to a stack
+/// buffer, then appended in one go (no `format!` per byte).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0_u8; 64];
-    let bytes = &bytes[..bytes.len().min(32)];
-    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0x0f)];
+    for chunk in bytes.chunks(32) {
+        let mut buf = [0_u8; 64];
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        // Hex digits are ASCII: this never falls back.
+        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
-    // Hex digits are ASCII: this never falls back.
-    out.push_str(std::str::from_utf8(&buf[..bytes.len() * 2]).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -198,6 +200,14 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn hex_covers_every_byte_at_any_length() {
+        let bytes: Vec<u8> = (0..=70).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn ten_thousand_ids_are_distinct_and_32_random_bytes() {

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::id::random_bytes;
+use crate::id::{hex, random_bytes};
 use crate::mac::MacKey;
 use crate::{ConfigError, Error};
 
@@ -141,10 +141,6 @@ impl CookieKey {
     pub(crate) fn cookie_key(&self) -> cookie::Key {
         cookie::Key::from(self.material.expose_secret())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Debug for CookieKey {

@@ -51,10 +51,7 @@ impl MacKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::id::hex;
 
     /// RFC 4231 §4, test cases 1, 2 and 4 (keys of at most one block).
     #[test]
