@@ -345,7 +345,11 @@ impl Authenticator for ApiKeyAuthenticator {
 
         let client = request.peer().map(|peer| ThrottleKey::Client(peer.ip()));
         if let Some(client) = &client {
-            match self.throttle.retry_after(client).await {
+            let wait = match self.throttle.retry_after_now(client) {
+                Some(wait) => wait,
+                None => self.throttle.retry_after(client).await,
+            };
+            match wait {
                 Ok(None) => {}
                 Ok(Some(wait)) => return Outcome::Rejected(Rejection::too_many_requests(wait)),
                 Err(_) => {
@@ -357,7 +361,10 @@ impl Authenticator for ApiKeyAuthenticator {
         match self.keys.verify(&key).await {
             Ok(metadata) => {
                 if let Some(client) = &client
-                    && let Err(error) = self.throttle.reset(client).await
+                    && let Err(error) = match self.throttle.reset_now(client) {
+                        Some(done) => done,
+                        None => self.throttle.reset(client).await,
+                    }
                 {
                     tracing::warn!(target: "auth_apikey", %error, "could not reset the throttle");
                 }

@@ -234,12 +234,12 @@ impl KeyManager {
     pub async fn verify(&self, key: &str) -> Result<Arc<KeyMetadata>> {
         let parsed = self.inner.format.parse(key)?;
         let hash = self.inner.hasher.hash(parsed.as_str());
-        let record = self
-            .inner
-            .store
-            .find_shared(&hash)
-            .await?
-            .ok_or(Error::UnknownKey)?;
+        let store = &self.inner.store;
+        let found = match store.find_shared_now(&hash) {
+            Some(found) => found,
+            None => store.find_shared(&hash).await,
+        };
+        let record = found?.ok_or(Error::UnknownKey)?;
         // The map lookup matched on the hash already; a store that matched loosely (a
         // prefix index, a collation) must still not let a different hash through.
         if !record.hash.ct_eq(&hash) {

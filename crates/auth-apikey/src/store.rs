@@ -68,6 +68,24 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
             }))
     }
 
+    /// [`find_shared`](Self::find_shared) for a store that answers without waiting (an
+    /// in-process map): `Some` with what `find_shared` would return, or `None` (the default)
+    /// when the store must be asked with `find_shared`. [`KeyManager::verify`] tries it first
+    /// on every request, so an in-memory lookup costs no boxed future.
+    ///
+    /// [`KeyManager::verify`]: crate::KeyManager::verify
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: [`StoreError::Unavailable`].
+    fn find_shared_now(
+        &self,
+        hash: &KeyHash,
+    ) -> Option<Result<Option<SharedKeyRecord>, StoreError>> {
+        let _ = hash;
+        None
+    }
+
     /// The metadata of the key with public id `id`.
     ///
     /// # Errors
@@ -140,6 +158,13 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     async fn find_shared(&self, hash: &KeyHash) -> Result<Option<SharedKeyRecord>, StoreError> {
         (**self).find_shared(hash).await
+    }
+
+    fn find_shared_now(
+        &self,
+        hash: &KeyHash,
+    ) -> Option<Result<Option<SharedKeyRecord>, StoreError>> {
+        (**self).find_shared_now(hash)
     }
 
     async fn find_by_id(&self, id: &str) -> Result<Option<KeyMetadata>, StoreError> {
@@ -268,6 +293,17 @@ impl MemoryKeyStore {
             .collect()
     }
 
+    /// The record with `hash`, its metadata shared.
+    fn shared(&self, hash: &KeyHash) -> Option<SharedKeyRecord> {
+        self.read()
+            .by_hash
+            .get(hash)
+            .map(|metadata| SharedKeyRecord {
+                hash: *hash,
+                metadata: Arc::clone(metadata),
+            })
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -300,14 +336,14 @@ impl KeyStore for MemoryKeyStore {
     }
 
     async fn find_shared(&self, hash: &KeyHash) -> Result<Option<SharedKeyRecord>, StoreError> {
-        Ok(self
-            .read()
-            .by_hash
-            .get(hash)
-            .map(|metadata| SharedKeyRecord {
-                hash: *hash,
-                metadata: Arc::clone(metadata),
-            }))
+        Ok(self.shared(hash))
+    }
+
+    fn find_shared_now(
+        &self,
+        hash: &KeyHash,
+    ) -> Option<Result<Option<SharedKeyRecord>, StoreError>> {
+        Some(Ok(self.shared(hash)))
     }
 
     async fn find_by_id(&self, id: &str) -> Result<Option<KeyMetadata>, StoreError> {
@@ -432,6 +468,18 @@ mod tests {
         let second = store.find_shared(&hash).await.unwrap().unwrap();
         assert!(Arc::ptr_eq(&first.metadata, &second.metadata));
         assert_eq!(first.hash, hash);
+        // The synchronous probe answers for the in-memory store, through `Arc<S>` as well
+        // (without the forwarding the default `None` would send every request through a
+        // boxed future), and shares the same record.
+        let now = KeyStore::find_shared_now(&store, &hash)
+            .expect("the in-memory store answers at once")
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&now.metadata, &first.metadata));
+        assert!(matches!(
+            store.find_shared_now(&KeyHash::from_bytes([9; 32])),
+            Some(Ok(None))
+        ));
         assert!(store.touch("key_1", at(100), at(50)).await.unwrap());
         let after = store.find_shared(&hash).await.unwrap().unwrap();
         assert_eq!(after.metadata.last_used_at, Some(at(100)));

@@ -127,10 +127,21 @@ impl BasicAuthenticator {
     ) -> Result<Option<std::time::Duration>, Rejection> {
         match &self.throttle {
             None => Ok(None),
-            Some(throttle) => throttle
-                .retry_after_any(keys)
-                .await
-                .map_err(|_| Rejection::unavailable("throttle_unavailable")),
+            Some(throttle) => match throttle.retry_after_any_now(keys) {
+                Some(wait) => wait,
+                None => throttle.retry_after_any(keys).await,
+            }
+            .map_err(|_| Rejection::unavailable("throttle_unavailable")),
+        }
+    }
+
+    /// Forgets the failures of `key` after a success (best effort: a throttle error is
+    /// ignored, the success stands).
+    async fn reset(&self, key: &ThrottleKey) {
+        if let Some(throttle) = &self.throttle
+            && throttle.reset_now(key).is_none()
+        {
+            let _ = throttle.reset(key).await;
         }
     }
 
@@ -309,9 +320,7 @@ impl Authenticator for BasicAuthenticator {
             && !record.disabled
             && cache.hit(record, password)
         {
-            if let Some(throttle) = &self.throttle {
-                let _ = throttle.reset(&keys[0]).await;
-            }
+            self.reset(&keys[0]).await;
             return Outcome::Authenticated(principal(record, self.clock.now()));
         }
 
@@ -345,11 +354,9 @@ impl Authenticator for BasicAuthenticator {
             (Some(record), Ok(Verification::Valid { needs_rehash })) => (record, needs_rehash),
         };
 
-        if let Some(throttle) = &self.throttle {
-            // Only the user's counter: resetting the client's would let one valid account
-            // launder guesses against others from the same address.
-            let _ = throttle.reset(&keys[0]).await;
-        }
+        // Only the user's counter: resetting the client's would let one valid account
+        // launder guesses against others from the same address.
+        self.reset(&keys[0]).await;
         if needs_rehash {
             self.rehash(&record.id, password).await;
         } else if let Some(cache) = &self.cache {

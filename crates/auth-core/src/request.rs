@@ -84,6 +84,18 @@ impl HeaderSource for HeaderList {
             .map(|(_, v)| v.as_slice())
             .collect()
     }
+
+    fn get_one(&self, name: &str) -> Result<Option<&[u8]>, RepeatedHeader> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice());
+        match (values.next(), values.next()) {
+            (_, Some(_)) => Err(RepeatedHeader),
+            (first, None) => Ok(first),
+        }
+    }
 }
 
 impl fmt::Debug for HeaderList {
@@ -271,6 +283,26 @@ impl fmt::Debug for AuthRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_list_get_one_agrees_with_get_all() {
+        let headers = HeaderList::new()
+            .with("Authorization", "a")
+            .with("authorization", "b")
+            .with("X-Key", "k");
+        assert_eq!(headers.get_one("AUTHORIZATION"), Err(RepeatedHeader));
+        assert_eq!(headers.get_one("x-key"), Ok(Some(&b"k"[..])));
+        assert_eq!(headers.get_one("cookie"), Ok(None));
+        for name in ["authorization", "X-KEY", "cookie"] {
+            let all = headers.get_all(name);
+            let expected = match all.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some(*one)),
+                _ => Err(RepeatedHeader),
+            };
+            assert_eq!(headers.get_one(name), expected, "{name}");
+        }
+    }
 
     #[test]
     fn single_header_refuses_repeats_and_binary() {

@@ -140,6 +140,34 @@ pub trait Throttle: Send + Sync + fmt::Debug + 'static {
     /// Forgets the failures of `key` (after a success).
     async fn reset(&self, key: &ThrottleKey) -> Result<(), ThrottleError>;
 
+    /// [`retry_after`](Self::retry_after) for a throttle that answers without waiting (an
+    /// in-process map): `Some` with what `retry_after` would return, or `None` (the default)
+    /// when it must be asked with `retry_after`. Authenticators try it first on every
+    /// request, so an in-memory throttle costs no boxed future.
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: what `retry_after` would return.
+    fn retry_after_now(
+        &self,
+        key: &ThrottleKey,
+    ) -> Option<Result<Option<Duration>, ThrottleError>> {
+        let _ = key;
+        None
+    }
+
+    /// [`reset`](Self::reset) for a throttle that answers without waiting: `Some` with what
+    /// `reset` would return (the reset is done), or `None` (the default; nothing was done)
+    /// when it must be asked with `reset`.
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: what `reset` would return.
+    fn reset_now(&self, key: &ThrottleKey) -> Option<Result<(), ThrottleError>> {
+        let _ = key;
+        None
+    }
+
     /// The longest wait among `keys`, or `None` when all may try now.
     async fn retry_after_any(
         &self,
@@ -152,6 +180,27 @@ pub trait Throttle: Send + Sync + fmt::Debug + 'static {
             }
         }
         Ok(longest)
+    }
+
+    /// [`retry_after_any`](Self::retry_after_any) from [`retry_after_now`](Self::retry_after_now):
+    /// `None` when the throttle must be asked with `retry_after_any`.
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: what `retry_after_any` would return.
+    fn retry_after_any_now(
+        &self,
+        keys: &[ThrottleKey],
+    ) -> Option<Result<Option<Duration>, ThrottleError>> {
+        let mut longest: Option<Duration> = None;
+        for key in keys {
+            match self.retry_after_now(key)? {
+                Ok(Some(wait)) => longest = Some(longest.map_or(wait, |l| l.max(wait))),
+                Ok(None) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+        Some(Ok(longest))
     }
 }
 
@@ -244,6 +293,29 @@ impl MemoryThrottle {
         until.duration_since(now).ok().filter(|d| !d.is_zero())
     }
 
+    /// What `retry_after` answers.
+    fn current_wait(&self, key: &ThrottleKey) -> Option<Duration> {
+        let now = self.clock.now();
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // No failure recorded anywhere (the usual case): no key to build.
+        if entries.is_empty() {
+            return None;
+        }
+        entries
+            .get(&key.storage_key())
+            .filter(|e| !self.is_forgotten(e, now))
+            .and_then(|e| self.wait(e, now))
+    }
+
+    /// What `reset` does.
+    fn forget(&self, key: &ThrottleKey) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every success resets; with nothing recorded there is no key to build.
+        if !entries.is_empty() {
+            entries.remove(&key.storage_key());
+        }
+    }
+
     fn is_forgotten(&self, entry: &Entry, now: SystemTime) -> bool {
         now.duration_since(entry.last_failure)
             .is_ok_and(|age| age > self.policy.window)
@@ -269,16 +341,14 @@ impl MemoryThrottle {
 #[async_trait]
 impl Throttle for MemoryThrottle {
     async fn retry_after(&self, key: &ThrottleKey) -> Result<Option<Duration>, ThrottleError> {
-        let now = self.clock.now();
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        // No failure recorded anywhere (the usual case): no key to build.
-        if entries.is_empty() {
-            return Ok(None);
-        }
-        Ok(entries
-            .get(&key.storage_key())
-            .filter(|e| !self.is_forgotten(e, now))
-            .and_then(|e| self.wait(e, now)))
+        Ok(self.current_wait(key))
+    }
+
+    fn retry_after_now(
+        &self,
+        key: &ThrottleKey,
+    ) -> Option<Result<Option<Duration>, ThrottleError>> {
+        Some(Ok(self.current_wait(key)))
     }
 
     async fn record_failure(&self, key: &ThrottleKey) -> Result<Option<Duration>, ThrottleError> {
@@ -302,12 +372,13 @@ impl Throttle for MemoryThrottle {
     }
 
     async fn reset(&self, key: &ThrottleKey) -> Result<(), ThrottleError> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        // Every success resets; with nothing recorded there is no key to build.
-        if !entries.is_empty() {
-            entries.remove(&key.storage_key());
-        }
+        self.forget(key);
         Ok(())
+    }
+
+    fn reset_now(&self, key: &ThrottleKey) -> Option<Result<(), ThrottleError>> {
+        self.forget(key);
+        Some(Ok(()))
     }
 }
 
@@ -368,6 +439,56 @@ mod tests {
             None,
             "old failures no longer count"
         );
+    }
+
+    #[tokio::test]
+    async fn the_synchronous_probes_answer_as_the_async_methods() {
+        let (_clock, throttle) = setup();
+        let alice = ThrottleKey::Subject("alice".into());
+        let bob = ThrottleKey::Subject("bob".into());
+        assert_eq!(throttle.retry_after_now(&alice), Some(Ok(None)));
+        for _ in 0..6 {
+            throttle.record_failure(&alice).await.unwrap();
+        }
+        let wait = throttle.retry_after(&alice).await.unwrap();
+        assert_eq!(wait, Some(Duration::from_secs(2)));
+        assert_eq!(throttle.retry_after_now(&alice), Some(Ok(wait)));
+        assert_eq!(throttle.retry_after_now(&bob), Some(Ok(None)));
+        assert_eq!(
+            throttle.retry_after_any_now(&[bob.clone(), alice.clone()]),
+            Some(Ok(wait))
+        );
+        assert_eq!(throttle.reset_now(&alice), Some(Ok(())));
+        assert_eq!(throttle.retry_after(&alice).await.unwrap(), None);
+    }
+
+    /// A throttle without the probes (the trait's defaults) is asked asynchronously.
+    #[test]
+    fn the_default_probes_defer_to_the_async_methods() {
+        #[derive(Debug)]
+        struct Remote;
+        #[async_trait]
+        impl Throttle for Remote {
+            async fn retry_after(
+                &self,
+                _: &ThrottleKey,
+            ) -> Result<Option<Duration>, ThrottleError> {
+                Ok(None)
+            }
+            async fn record_failure(
+                &self,
+                _: &ThrottleKey,
+            ) -> Result<Option<Duration>, ThrottleError> {
+                Ok(None)
+            }
+            async fn reset(&self, _: &ThrottleKey) -> Result<(), ThrottleError> {
+                Ok(())
+            }
+        }
+        let key = ThrottleKey::Subject("alice".into());
+        assert_eq!(Remote.retry_after_now(&key), None);
+        assert_eq!(Remote.retry_after_any_now(std::slice::from_ref(&key)), None);
+        assert_eq!(Remote.reset_now(&key), None);
     }
 
     #[tokio::test]

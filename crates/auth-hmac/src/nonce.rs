@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -43,6 +44,24 @@ pub trait NonceStore: Send + Sync + fmt::Debug + 'static {
         nonce: &str,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError>;
+
+    /// [`insert_if_absent`](Self::insert_if_absent) for a store that answers without waiting
+    /// (an in-process map): `Some` with what `insert_if_absent` would return (the nonce is
+    /// recorded), or `None` (the default; nothing was done) when the store must be asked
+    /// with `insert_if_absent`. The verifiers try it first, so an in-memory store costs no
+    /// boxed future per request.
+    ///
+    /// # Errors
+    ///
+    /// Inside the `Some`: what `insert_if_absent` would return.
+    fn insert_if_absent_now(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        let _ = (nonce, expires_at);
+        None
+    }
 }
 
 #[async_trait]
@@ -54,23 +73,68 @@ impl<T: NonceStore + ?Sized> NonceStore for std::sync::Arc<T> {
     ) -> Result<bool, StoreError> {
         (**self).insert_if_absent(nonce, expires_at).await
     }
+
+    fn insert_if_absent_now(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        (**self).insert_if_absent_now(nonce, expires_at)
+    }
 }
 
+/// A nonce's fingerprint: SipHash-1-3 of the nonce under the store's random 128-bit key
+/// (std's [`RandomState`]). The store keeps fingerprints, not nonces: no allocation per
+/// request, eight bytes per entry, and a lookup that hashes nothing more.
+///
+/// Two distinct nonces share a fingerprint with probability 2^-64, and the key is secret to
+/// the process, so nobody can make them collide on purpose. A collision can only refuse a
+/// fresh nonce as a replay (the client signs again with a new one), with probability at most
+/// `n / 2^64` for `n` live nonces (below 6e-14 at the default bound); a replay always has the
+/// same fingerprint as its original, so it is always refused.
+type Fingerprint = u64;
+
+/// Hashes a [`Fingerprint`] to itself: it is already uniform (a keyed PRF's output), so
+/// hashing it again would only cost time.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the map's keys are `u64`); anything else still hashes.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type FingerprintMap = HashMap<Fingerprint, SystemTime, BuildHasherDefault<PassThrough>>;
+
 struct Entries {
-    /// Each nonce held, with the time it may be forgotten.
-    map: HashMap<Arc<str>, SystemTime>,
-    /// The same nonces by expiry, in one-second buckets (bucket `k` holds the nonces whose
+    /// The fingerprint of each nonce held, with the time it may be forgotten.
+    map: FingerprintMap,
+    /// The same fingerprints by expiry, in one-second buckets (bucket `k` holds those whose
     /// time is in `(k - 1, k]` seconds after the Unix epoch), soonest first: the sweep takes
     /// from the first bucket only, so it never walks the live entries, and a bucket is a
     /// contiguous vector (cheap to take from, whatever the store's size).
-    buckets: BTreeMap<u64, Vec<Arc<str>>>,
+    buckets: BTreeMap<u64, Vec<Fingerprint>>,
 }
 
 /// Forgets `nonce` if its time has come. The nonce may have been recorded again (after it
 /// expired) with a later time: then its bucket entry is stale and the nonce stays.
-fn forget_if_expired(map: &mut HashMap<Arc<str>, SystemTime>, nonce: &Arc<str>, now: SystemTime) {
-    if map.get(nonce).is_some_and(|until| *until <= now) {
-        map.remove(nonce);
+fn forget_if_expired(map: &mut FingerprintMap, nonce: Fingerprint, now: SystemTime) {
+    if let std::collections::hash_map::Entry::Occupied(entry) = map.entry(nonce)
+        && *entry.get() <= now
+    {
+        entry.remove();
     }
 }
 
@@ -101,7 +165,7 @@ impl Entries {
                     break;
                 };
                 left -= 1;
-                forget_if_expired(&mut self.map, &nonce, now);
+                forget_if_expired(&mut self.map, nonce, now);
             }
             if bucket.is_empty() {
                 first.remove();
@@ -125,7 +189,7 @@ impl Entries {
             let expired = self.map.get(&bucket[i]).is_none_or(|until| *until <= now);
             if expired {
                 let nonce = bucket.swap_remove(i);
-                forget_if_expired(&mut self.map, &nonce, now);
+                forget_if_expired(&mut self.map, nonce, now);
             }
         }
         if bucket.is_empty() {
@@ -133,7 +197,7 @@ impl Entries {
         }
     }
 
-    fn push_expiry(&mut self, nonce: Arc<str>, at: SystemTime) {
+    fn push_expiry(&mut self, nonce: Fingerprint, at: SystemTime) {
         self.buckets.entry(bucket_of(at)).or_default().push(nonce);
     }
 }
@@ -170,6 +234,8 @@ impl Entries {
 pub struct MemoryNonceStore {
     clock: SharedClock,
     max_entries: usize,
+    /// The fingerprint key (random per store).
+    fingerprints: RandomState,
     entries: Mutex<Entries>,
 }
 
@@ -191,8 +257,9 @@ impl MemoryNonceStore {
         Self {
             clock,
             max_entries: Self::DEFAULT_MAX_ENTRIES,
+            fingerprints: RandomState::new(),
             entries: Mutex::new(Entries {
-                map: HashMap::new(),
+                map: FingerprintMap::default(),
                 buckets: BTreeMap::new(),
             }),
         }
@@ -227,25 +294,19 @@ impl MemoryNonceStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-#[async_trait]
-impl NonceStore for MemoryNonceStore {
-    async fn insert_if_absent(
-        &self,
-        nonce: &str,
-        expires_at: SystemTime,
-    ) -> Result<bool, StoreError> {
+    /// What `insert_if_absent` does: the store never waits.
+    fn insert(&self, nonce: &str, expires_at: SystemTime) -> Result<bool, StoreError> {
+        let nonce = self.fingerprints.hash_one(nonce);
         let now = self.clock.now();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((held, until)) = entries.map.get_key_value(nonce) {
+        if let Some(until) = entries.map.get_mut(&nonce) {
             if *until > now {
                 return Ok(false);
             }
             // Expired, not yet swept: a first use again, remembered until `expires_at`.
-            let held = Arc::clone(held);
-            entries.map.insert(Arc::clone(&held), expires_at);
-            entries.push_expiry(held, expires_at);
+            *until = expires_at;
+            entries.push_expiry(nonce, expires_at);
             entries.sweep(now, Self::SWEEP_BUDGET);
             return Ok(true);
         }
@@ -262,10 +323,28 @@ impl NonceStore for MemoryNonceStore {
                 max: self.max_entries,
             });
         }
-        let nonce: Arc<str> = Arc::from(nonce);
-        entries.map.insert(Arc::clone(&nonce), expires_at);
+        entries.map.insert(nonce, expires_at);
         entries.push_expiry(nonce, expires_at);
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl NonceStore for MemoryNonceStore {
+    async fn insert_if_absent(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.insert(nonce, expires_at)
+    }
+
+    fn insert_if_absent_now(
+        &self,
+        nonce: &str,
+        expires_at: SystemTime,
+    ) -> Option<Result<bool, StoreError>> {
+        Some(self.insert(nonce, expires_at))
     }
 }
 
@@ -405,6 +484,56 @@ mod tests {
         );
         clock.advance(Duration::from_millis(600));
         assert!(store.insert_if_absent("b", until).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_synchronous_probe_records_as_the_async_method() {
+        let clock = ManualClock::starting_now();
+        let store = std::sync::Arc::new(MemoryNonceStore::new(clock.shared()));
+        let until = clock.now() + Duration::from_secs(10);
+        // Through the `Arc` forwarding too: without it the default `None` would send every
+        // request through a boxed future.
+        assert_eq!(store.insert_if_absent_now("a", until), Some(Ok(true)));
+        assert_eq!(store.insert_if_absent_now("a", until), Some(Ok(false)));
+        assert!(!store.insert_if_absent("a", until).await.unwrap());
+        assert!(store.insert_if_absent("b", until).await.unwrap());
+        assert_eq!(store.insert_if_absent_now("b", until), Some(Ok(false)));
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_per_store() {
+        let clock = ManualClock::starting_now();
+        let one = MemoryNonceStore::new(clock.shared());
+        let two = MemoryNonceStore::new(clock.shared());
+        let nonces = ["rfc9421:1:k:a", "rfc9421:1:k:b", ""];
+        let of = |store: &MemoryNonceStore| nonces.map(|nonce| store.fingerprints.hash_one(nonce));
+        assert_eq!(of(&one), of(&one), "stable within a store");
+        assert_ne!(of(&one), of(&two), "another store, another key");
+        assert_ne!(of(&one)[0], of(&one)[1]);
+    }
+
+    #[tokio::test]
+    async fn many_distinct_nonces_are_all_first_uses_and_all_replays_refused() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryNonceStore::new(clock.shared());
+        let until = clock.now() + Duration::from_secs(60);
+        for i in 0..20_000 {
+            assert!(
+                store
+                    .insert_if_absent(&format!("k:{i}"), until)
+                    .await
+                    .unwrap()
+            );
+        }
+        for i in 0..20_000 {
+            assert!(
+                !store
+                    .insert_if_absent(&format!("k:{i}"), until)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert_eq!(store.len(), 20_000);
     }
 
     #[tokio::test]
