@@ -135,7 +135,7 @@ impl ApiKeyAuthenticatorBuilder {
     /// percent-encoding.
     pub fn build(self) -> Result<ApiKeyAuthenticator, ConfigError> {
         let header = self.header.to_ascii_lowercase();
-        if header.is_empty() || !header.bytes().all(is_token_char) {
+        if header.is_empty() || !header.bytes().all(auth_core::is_tchar) {
             return Err(ConfigError::InvalidHeader(
                 "the header name must be a non-empty RFC 9110 token",
             ));
@@ -358,8 +358,8 @@ impl Authenticator for ApiKeyAuthenticator {
             }
         }
 
-        match self.keys.verify(&key).await {
-            Ok(metadata) => {
+        match self.keys.verify_timed(&key).await {
+            Ok((metadata, now)) => {
                 if let Some(client) = &client
                     && let Err(error) = match self.throttle.reset_now(client) {
                         Some(done) => done,
@@ -372,7 +372,7 @@ impl Authenticator for ApiKeyAuthenticator {
                     Principal::new(metadata.owner.clone(), Scheme::API_KEY)
                         .with_scopes(metadata.scopes.clone())
                         .with_key_id(metadata.id.clone())
-                        .with_authenticated_at(self.keys.clock().now())
+                        .with_authenticated_at(now)
                         .with_extension_arc(metadata),
                 )
             }
@@ -430,27 +430,6 @@ fn percent_decode(value: &str) -> Cow<'_, str> {
     String::from_utf8(out).map_or(Cow::Borrowed(value), Cow::Owned)
 }
 
-/// RFC 9110 §5.6.2 `tchar`.
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
 
 #[cfg(test)]
 mod tests {

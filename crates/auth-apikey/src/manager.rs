@@ -232,6 +232,12 @@ impl KeyManager {
     /// [`Error::Format`], [`Error::UnknownKey`], [`Error::Revoked`], [`Error::Expired`],
     /// [`Error::Rotated`] (refusals: [`Error::is_refusal`]), or [`Error::Store`].
     pub async fn verify(&self, key: &str) -> Result<Arc<KeyMetadata>> {
+        self.verify_timed(key).await.map(|(metadata, _)| metadata)
+    }
+
+    /// [`verify`](Self::verify), with the clock reading the decision was made at (the
+    /// authenticator stamps the principal with it instead of reading the clock again).
+    pub(crate) async fn verify_timed(&self, key: &str) -> Result<(Arc<KeyMetadata>, SystemTime)> {
         let parsed = self.inner.format.parse(key)?;
         let hash = self.inner.hasher.hash(parsed.as_str());
         let store = &self.inner.store;
@@ -264,7 +270,7 @@ impl KeyManager {
             }
         }
         self.record_use(&mut metadata, now).await;
-        Ok(metadata)
+        Ok((metadata, now))
     }
 
     /// Writes `last_used_at` when the last write is older than the interval. Best effort: a

@@ -103,7 +103,7 @@ pub use redis_store::{
     RedisConnection, RedisConnectionBuilder, RedisError, RedisThrottle, RedisTime,
 };
 pub use rejection::{Challenge, Rejection, RejectionKind};
-pub use request::{AuthRequest, HeaderError, HeaderList, HeaderSource, RepeatedHeader};
+pub use request::{AuthRequest, HeaderError, HeaderList, HeaderSource, RepeatedHeader, is_tchar};
 pub use scopes::{ScopeError, Scopes};
 pub use secret::{Secret, ct_eq};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

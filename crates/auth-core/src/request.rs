@@ -32,6 +32,37 @@ pub trait HeaderSource: Sync {
     }
 }
 
+/// Whether `b` is an RFC 9110 §5.6.2 `tchar`: the characters of a token (field names,
+/// authentication schemes, structured-field tokens), `!#$%&'*+-.^_`|~`, digits and letters.
+///
+/// # Examples
+///
+/// ```
+/// assert!("X-API-Key".bytes().all(auth_core::is_tchar));
+/// assert!(!"X API Key".bytes().all(auth_core::is_tchar));
+/// ```
+#[must_use]
+pub const fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
 /// A header field that must appear at most once appeared more than once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepeatedHeader;
@@ -283,6 +314,18 @@ impl fmt::Debug for AuthRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tchar_is_the_rfc_9110_set() {
+        let rfc: Vec<u8> = (b'0'..=b'9')
+            .chain(b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .chain(*b"!#$%&'*+-.^_`|~")
+            .collect();
+        for b in 0..=u8::MAX {
+            assert_eq!(is_tchar(b), rfc.contains(&b), "byte {b:#04x}");
+        }
+    }
 
     #[test]
     fn header_list_get_one_agrees_with_get_all() {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use auth_core::HeaderSource;
+use auth_core::{HeaderSource, is_tchar};
 
 use crate::{Error, Malformed};
 
@@ -667,27 +667,6 @@ impl<'a> std::ops::Deref for FieldLines<'a> {
     }
 }
 
-/// RFC 9110 §5.6.2 `tchar`.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use auth_core::is_tchar;
+
 use crate::Malformed;
-use crate::component::{Component, is_tchar};
+use crate::component::Component;
 use crate::signature::{MAX_COMPONENTS, MAX_SIGNATURES, ParamKey, SignatureParams, param_is_valid};
 
 /// The most parameters one member may have on the fast path (repeats are looked for by a

@@ -452,12 +452,7 @@ impl WebhookVerifierBuilder {
                 "a webhook verifier needs a key",
             ));
         }
-        if self.header.is_empty()
-            || !self
-                .header
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-        {
+        if self.header.is_empty() || !self.header.bytes().all(auth_core::is_tchar) {
             return Err(ConfigError::Invalid {
                 field: "header",
                 problem: "must be an HTTP field name",
