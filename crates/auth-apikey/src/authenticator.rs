@@ -430,7 +430,6 @@ fn percent_decode(value: &str) -> Cow<'_, str> {
     String::from_utf8(out).map_or(Cow::Borrowed(value), Cow::Owned)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -667,7 +667,6 @@ impl<'a> std::ops::Deref for FieldLines<'a> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use auth_core::HeaderList;
