@@ -1,12 +1,15 @@
 //! Password hashing: argon2id with OWASP parameters, PHC strings, rehash detection, and
 //! verification off the async reactor.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
 
 use crate::Error;
 
@@ -197,15 +200,80 @@ impl PasswordHasher for Argon2Hasher {
                 "only argon2 PHC strings are verified",
             ));
         }
-        // `Argon2::default()` verifies with the parameters and variant in the PHC string.
-        match Argon2::default().verify_password(password, &hash) {
-            Ok(()) => Ok(Verification::Valid {
+        match verify_argon2(password, &hash) {
+            Ok(true) => Ok(Verification::Valid {
                 needs_rehash: self.weaker_than_policy(&hash),
             }),
-            Err(argon2::password_hash::Error::Password) => Ok(Verification::Invalid),
+            Ok(false) => Ok(Verification::Invalid),
             Err(_) => Err(Error::UnsupportedHash("malformed argon2 PHC string")),
         }
     }
+}
+
+/// The most argon2 memory a thread keeps between verifications, in 1 KiB blocks (64 MiB;
+/// OWASP's parameters use 19 MiB). A PHC string asking for more gets memory of its own.
+const MAX_REUSED_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// This thread's argon2 memory, reused by every verification it runs.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` on `count` argon2 blocks: this thread's reused memory when it is at most
+/// [`MAX_REUSED_BLOCKS`], fresh memory otherwise.
+///
+/// Why: `Argon2::verify_password` allocates its 19 MiB per call, so every login paid for
+/// fresh pages (page faults and the kernel zeroing them) on top of the hash itself; on a
+/// thread pool whose threads take turns, more than a loop on one thread does. argon2 writes
+/// every block in its first pass before reading it, so what a block held before does not
+/// matter. The blocks are password-derived, as the freed allocation's were (argon2 does not
+/// wipe them either); they stay in this thread's memory until the next verification
+/// overwrites them or the thread exits. Wiping 19 MiB per login would cost about a tenth of
+/// a verification.
+fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut blocks) if count <= MAX_REUSED_BLOCKS => {
+            if blocks.len() < count {
+                blocks.resize(count, Block::default());
+            }
+            work(&mut blocks[..count])
+        }
+        // Larger than what a thread keeps, or (never in practice: no verification runs
+        // inside another) already in use: memory of its own.
+        _ => work(&mut vec![Block::default(); count]),
+    })
+}
+
+/// What `PasswordVerifier::verify_password` does for argon2 (the variant, version and
+/// parameters come from the PHC string), on this thread's reused memory: `Ok(true)` when
+/// the password matches, `Ok(false)` when it does not.
+fn verify_argon2(password: &[u8], hash: &PasswordHash<'_>) -> argon2::password_hash::Result<bool> {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return Ok(false);
+    };
+    let algorithm = Algorithm::try_from(hash.algorithm)?;
+    let version = hash
+        .version
+        .map(Version::try_from)
+        .transpose()?
+        .unwrap_or_default();
+    let params = Params::try_from(hash)?;
+    let mut salt_buffer = [0_u8; 64];
+    let salt = salt.decode_b64(&mut salt_buffer)?;
+    let count = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut output = Zeroizing::new([0_u8; 64]);
+    let output =
+        output
+            .get_mut(..expected.len())
+            .ok_or(argon2::password_hash::Error::OutputSize {
+                provided: std::cmp::Ordering::Greater,
+                expected: 64,
+            })?;
+    with_blocks(count, |blocks| {
+        argon2.hash_password_into_with_memory(password, salt, output, blocks)
+    })?;
+    Ok(bool::from(output.ct_eq(expected.as_bytes())))
 }
 
 /// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$`).
@@ -309,6 +377,53 @@ impl fmt::Debug for HashPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `verify_argon2` (reused memory) decides as `Argon2::verify_password` (fresh memory)
+    /// for every variant, both versions and memory sizes that grow, shrink and grow again
+    /// on the same thread (stale blocks from a larger hash must not matter).
+    #[test]
+    fn reused_memory_verifies_as_argon2_does() {
+        use argon2::password_hash::PasswordVerifier as _;
+
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let mut checked = 0;
+        for (m_cost, t_cost, p_cost) in [(256, 2, 1), (64, 1, 1), (512, 3, 2), (128, 1, 4)] {
+            for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
+                for version in [Version::V0x13, Version::V0x10] {
+                    let params = Params::new(m_cost, t_cost, p_cost, None).unwrap();
+                    let argon2 = Argon2::new(algorithm, version, params);
+                    let stored = argon2
+                        .hash_password(b"correct horse", &salt)
+                        .unwrap()
+                        .to_string();
+                    let hash = PasswordHash::new(&stored).unwrap();
+                    for candidate in [&b"correct horse"[..], b"correct horsf", b""] {
+                        let theirs = Argon2::default().verify_password(candidate, &hash).is_ok();
+                        assert_eq!(verify_argon2(candidate, &hash), Ok(theirs), "{stored}");
+                        checked += usize::from(theirs);
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 4 * 3 * 2, "each correct password matched");
+    }
+
+    #[test]
+    fn large_memory_is_not_kept_by_the_thread() {
+        let kept = || BLOCKS.with(|cell| cell.borrow().len());
+        let before = kept();
+        let seen = with_blocks(MAX_REUSED_BLOCKS + 1, |blocks| blocks.len());
+        assert_eq!(seen, MAX_REUSED_BLOCKS + 1);
+        assert_eq!(kept(), before, "the thread's memory did not grow");
+        assert_eq!(with_blocks(8, |blocks| blocks.len()), 8);
+        assert!(kept() >= 8);
+    }
+
+    #[test]
+    fn a_phc_string_without_hash_or_salt_does_not_verify() {
+        let hash = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1").unwrap();
+        assert_eq!(verify_argon2(b"x", &hash), Ok(false));
+    }
 
     #[test]
     fn owasp_is_the_default_and_weaker_is_refused() {
