@@ -1,15 +1,14 @@
 //! Password hashing: argon2id with OWASP parameters, PHC strings, rehash detection, and
 //! verification off the async reactor.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::Error;
 
@@ -210,38 +209,54 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
-/// The most argon2 memory a thread keeps between verifications, in 1 KiB blocks (64 MiB;
-/// OWASP's parameters use 19 MiB). A PHC string asking for more gets memory of its own.
+/// The largest argon2 memory kept for reuse, in 1 KiB blocks (64 MiB; OWASP's parameters use
+/// 19 MiB). A PHC string asking for more gets memory of its own, freed after use.
 const MAX_REUSED_BLOCKS: usize = 64 * 1024;
 
-thread_local! {
-    /// This thread's argon2 memory, reused by every verification it runs.
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// argon2 memory kept between verifications, wiped: at most one buffer per core
+/// ([`spare_limit`]), so what stays resident is bounded whatever the number of threads.
+static SPARE_BLOCKS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// How many buffers [`SPARE_BLOCKS`] keeps: as many as hashes run at once by default
+/// ([`HashPool::per_core`]).
+fn spare_limit() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// Runs `work` on `count` argon2 blocks: this thread's reused memory when it is at most
-/// [`MAX_REUSED_BLOCKS`], fresh memory otherwise.
+/// Runs `work` on `count` argon2 blocks: a spare buffer when one is free, fresh memory
+/// otherwise; then wipes them and keeps the buffer for the next verification.
 ///
 /// Why: `Argon2::verify_password` allocates its 19 MiB per call, so every login paid for
-/// fresh pages (page faults and the kernel zeroing them) on top of the hash itself; on a
-/// thread pool whose threads take turns, more than a loop on one thread does. argon2 writes
-/// every block in its first pass before reading it, so what a block held before does not
-/// matter. The blocks are password-derived, as the freed allocation's were (argon2 does not
-/// wipe them either); they stay in this thread's memory until the next verification
-/// overwrites them or the thread exits. Wiping 19 MiB per login would cost about a tenth of
-/// a verification.
+/// fresh pages (page faults and the kernel zeroing them) on top of the hash; on a thread
+/// pool whose threads take turns, more than a loop on one thread does. argon2 writes every
+/// block in its first pass before reading it, so what a buffer held before does not matter.
+/// The blocks are password-derived (with one pass, the early ones let a guess be tested
+/// cheaply), so they are wiped after every verification, as the reference implementation
+/// does; argon2's `hash_password_into` does not wipe them.
 fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-    BLOCKS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut blocks) if count <= MAX_REUSED_BLOCKS => {
-            if blocks.len() < count {
-                blocks.resize(count, Block::default());
-            }
-            work(&mut blocks[..count])
+    let spare = if count <= MAX_REUSED_BLOCKS {
+        SPARE_BLOCKS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    } else {
+        None
+    };
+    let mut blocks = spare.unwrap_or_default();
+    if blocks.len() < count {
+        blocks.resize(count, Block::default());
+    }
+    let result = work(&mut blocks[..count]);
+    for block in &mut blocks[..count] {
+        block.zeroize();
+    }
+    if count <= MAX_REUSED_BLOCKS {
+        let mut spares = SPARE_BLOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+        if spares.len() < spare_limit() {
+            spares.push(blocks);
         }
-        // Larger than what a thread keeps, or (never in practice: no verification runs
-        // inside another) already in use: memory of its own.
-        _ => work(&mut vec![Block::default(); count]),
-    })
+    }
+    result
 }
 
 /// What `PasswordVerifier::verify_password` does for argon2 (the variant, version and
@@ -409,14 +424,43 @@ mod tests {
     }
 
     #[test]
-    fn large_memory_is_not_kept_by_the_thread() {
-        let kept = || BLOCKS.with(|cell| cell.borrow().len());
-        let before = kept();
+    fn spare_memory_is_bounded_and_wiped() {
+        let spares = || {
+            SPARE_BLOCKS
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|blocks| blocks.len())
+                .collect::<Vec<_>>()
+        };
+        // Larger than what is kept: fresh memory, not kept.
         let seen = with_blocks(MAX_REUSED_BLOCKS + 1, |blocks| blocks.len());
         assert_eq!(seen, MAX_REUSED_BLOCKS + 1);
-        assert_eq!(kept(), before, "the thread's memory did not grow");
-        assert_eq!(with_blocks(8, |blocks| blocks.len()), 8);
-        assert!(kept() >= 8);
+        assert!(spares().iter().all(|&len| len <= MAX_REUSED_BLOCKS));
+        // What a verification leaves is wiped before the buffer is kept.
+        with_blocks(8, |blocks| {
+            for block in blocks.iter_mut() {
+                *block = Block::new();
+                block.as_mut()[0] = 0x5ec2e7;
+            }
+        });
+        for spare in SPARE_BLOCKS.lock().unwrap().iter() {
+            assert!(
+                spare
+                    .iter()
+                    .all(|block| block.as_ref().iter().all(|&word| word == 0))
+            );
+        }
+        // Never more buffers than the limit, however many verifications ran at once.
+        let at_once = spare_limit() + 3;
+        let together = std::sync::Barrier::new(at_once);
+        std::thread::scope(|scope| {
+            for _ in 0..at_once {
+                // Each holds its buffer until all hold one: `at_once` buffers come back.
+                scope.spawn(|| with_blocks(16, |_| together.wait()));
+            }
+        });
+        assert!(spares().len() <= spare_limit());
     }
 
     #[test]

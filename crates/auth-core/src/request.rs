@@ -42,6 +42,7 @@ pub trait HeaderSource: Sync {
 /// assert!(!"X API Key".bytes().all(auth_core::is_tchar));
 /// ```
 #[must_use]
+#[inline]
 pub const fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

@@ -183,7 +183,9 @@ pub trait Throttle: Send + Sync + fmt::Debug + 'static {
     }
 
     /// [`retry_after_any`](Self::retry_after_any) from [`retry_after_now`](Self::retry_after_now):
-    /// `None` when the throttle must be asked with `retry_after_any`.
+    /// `None` when the throttle must be asked with `retry_after_any`. A throttle that
+    /// overrides `retry_after_any` with logic of its own and answers `retry_after_now` must
+    /// override this too, or callers that try the probe first skip its logic.
     ///
     /// # Errors
     ///

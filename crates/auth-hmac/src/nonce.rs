@@ -83,8 +83,9 @@ impl<T: NonceStore + ?Sized> NonceStore for std::sync::Arc<T> {
     }
 }
 
-/// A nonce's fingerprint: SipHash-1-3 of the nonce under the store's random 128-bit key
-/// (std's [`RandomState`]). The store keeps fingerprints, not nonces: no allocation per
+/// A nonce's fingerprint: the nonce hashed by std's randomly keyed hasher ([`RandomState`],
+/// SipHash-1-3 with a 128-bit key today; std does not promise the algorithm, only that the
+/// key is random per `RandomState`). The store keeps fingerprints, not nonces: no allocation per
 /// request, eight bytes per entry, and a lookup that hashes nothing more.
 ///
 /// Two distinct nonces share a fingerprint with probability 2^-64, and the key is secret to

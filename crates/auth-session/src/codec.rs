@@ -155,7 +155,7 @@ pub(crate) struct Opened {
 impl CookieCodec {
     pub(crate) fn new(settings: &CookieSettings, keys: CookieKeys) -> Result<Self, ConfigError> {
         let base = settings.base_name.as_str();
-        if base.is_empty() || base.len() > 64 || !base.bytes().all(is_token_byte) {
+        if base.is_empty() || base.len() > 64 || !base.bytes().all(auth_core::is_tchar) {
             return Err(ConfigError::InvalidCookie(
                 "the name must be 1 to 64 RFC 6265 token characters",
             ));
@@ -401,11 +401,6 @@ fn checked(value: String, removal: bool) -> Result<SetCookie, Error> {
         return Err(Error::CookieTooLarge { len: value.len() });
     }
     Ok(SetCookie { value, removal })
-}
-
-/// RFC 6265 §4.1.1 cookie-name: an RFC 2616 token.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
 }
 
 #[cfg(test)]

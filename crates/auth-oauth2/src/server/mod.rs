@@ -405,7 +405,11 @@ impl TokenService {
             keys.push(ThrottleKey::Client(peer.ip()));
         }
         if let Some(throttle) = &self.inner.throttle {
-            match throttle.retry_after_any(&keys).await {
+            let wait = match throttle.retry_after_any_now(&keys) {
+                Some(wait) => wait,
+                None => throttle.retry_after_any(&keys).await,
+            };
+            match wait {
                 Ok(None) => {}
                 Ok(Some(wait)) => return Err(EndpointError::throttled(wait)),
                 Err(_) => return Err(EndpointError::unavailable("throttle_unavailable")),
@@ -435,7 +439,9 @@ impl TokenService {
             }
             return Err(EndpointError::invalid_client(challenge, reason));
         }
-        if let Some(throttle) = &self.inner.throttle {
+        if let Some(throttle) = &self.inner.throttle
+            && throttle.reset_now(&keys[0]).is_none()
+        {
             let _ = throttle.reset(&keys[0]).await;
         }
         record.ok_or_else(|| EndpointError::invalid_client(challenge, "unknown_client"))
