@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::Error;
@@ -321,22 +320,48 @@ fn verify_bcrypt(_password: &[u8], _stored: &str) -> Result<Verification, Error>
 /// check. Run inline, it stalls every request on the executor thread; run unbounded, a burst
 /// of logins queues behind itself (measured on a 2-core machine: 32 unbounded concurrent
 /// checks gave ~40 logins/s with p99 2 s; bounded to the core count, ~120/s with p99 0.4 s).
-/// The default limit is the number of CPU cores. Work runs on Tokio's blocking pool; outside
-/// a Tokio runtime it runs inline.
+/// The default limit is the number of CPU cores.
+///
+/// The work runs on `limit` threads of the pool's own (`auth-basic-hash`), started on first
+/// use and stopped when the last clone of the pool is dropped; waiting work is queued in
+/// arrival order. A thread that finishes one hash takes the next at once: on Tokio's blocking
+/// pool, behind a semaphore, each hash first had to wake the async task that held the permit,
+/// which then woke a blocking thread, while the cores were busy hashing. Work whose caller
+/// has gone away (a request cancelled while queued) is skipped. Any executor can await
+/// [`HashPool::run`].
 #[derive(Clone)]
 pub struct HashPool {
-    permits: Arc<Semaphore>,
+    inner: Arc<PoolInner>,
+}
+
+/// A queued piece of work.
+type Job = Box<dyn FnOnce() + Send>;
+
+struct PoolInner {
     limit: usize,
+    /// The queue's sending half and, until the threads start, its receiving half.
+    queue: Mutex<Queue>,
+}
+
+struct Queue {
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// Taken by the first `run`, which starts the threads.
+    idle: Option<std::sync::mpsc::Receiver<Job>>,
 }
 
 impl HashPool {
     /// At most `limit` (at least 1) hashes at once.
     #[must_use]
     pub fn new(limit: usize) -> Self {
-        let limit = limit.max(1);
+        let (jobs, idle) = std::sync::mpsc::channel();
         Self {
-            permits: Arc::new(Semaphore::new(limit)),
-            limit,
+            inner: Arc::new(PoolInner {
+                limit: limit.max(1),
+                queue: Mutex::new(Queue {
+                    jobs,
+                    idle: Some(idle),
+                }),
+            }),
         }
     }
 
@@ -349,28 +374,73 @@ impl HashPool {
     /// The limit.
     #[must_use]
     pub fn limit(&self) -> usize {
-        self.limit
+        self.inner.limit
     }
 
-    /// Runs `work` on the blocking pool once a permit is free.
+    /// Runs `work` on one of the pool's threads, once one is free.
     ///
     /// # Errors
     ///
-    /// [`Error::Hash`] when the blocking task panicked or was cancelled.
+    /// [`Error::Hash`] when `work` panicked, or when no hashing thread could be started.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return Err(Error::Hash("hash pool closed"));
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Ok(work());
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller went away while the work was queued: nobody wants the answer.
+            if done.is_closed() {
+                return;
+            }
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = done.send(outcome);
+        });
+        self.submit(job)?;
+        match result.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_panic)) => Err(Error::Hash("hashing task panicked")),
+            Err(_) => Err(Error::Hash("hash pool closed")),
         }
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| Error::Hash("hashing task failed"))
+    }
+
+    /// Queues `job`, starting the threads on first use.
+    fn submit(&self, job: Job) -> Result<(), Error> {
+        let mut queue = self
+            .inner
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(idle) = queue.idle.take() {
+            let idle = Arc::new(Mutex::new(idle));
+            let mut started = 0;
+            for n in 0..self.inner.limit {
+                let jobs = Arc::clone(&idle);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("auth-basic-hash-{n}"))
+                    .spawn(move || work_through(&jobs));
+                started += usize::from(spawned.is_ok());
+            }
+            if started == 0 {
+                return Err(Error::Hash("could not start a hashing thread"));
+            }
+        }
+        queue
+            .jobs
+            .send(job)
+            .map_err(|_| Error::Hash("hash pool closed"))
+    }
+}
+
+/// A hashing thread: runs queued jobs until every clone of the pool is gone.
+fn work_through(jobs: &Mutex<std::sync::mpsc::Receiver<Job>>) {
+    loop {
+        // One thread waits on the queue at a time; the others wait for the lock.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
     }
 }
 
@@ -383,9 +453,8 @@ impl Default for HashPool {
 impl fmt::Debug for HashPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HashPool")
-            .field("limit", &self.limit)
-            .field("available", &self.permits.available_permits())
-            .finish()
+            .field("limit", &self.inner.limit)
+            .finish_non_exhaustive()
     }
 }
 
@@ -587,5 +656,70 @@ mod tests {
             task.await.unwrap();
         }
         assert!(most.load(Ordering::SeqCst) <= 2);
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_an_error_and_the_pool_keeps_working() {
+        let pool = HashPool::new(1);
+        let failed = pool.run(|| panic!("boom")).await;
+        assert!(matches!(failed, Err(Error::Hash(_))));
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn work_whose_caller_went_away_is_skipped() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pool = HashPool::new(1);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        // Occupy the only thread until released.
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(move || hold.recv().ok()).await })
+        };
+        let ran = Arc::new(AtomicUsize::new(0));
+        let queued = {
+            let ran = Arc::clone(&ran);
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run(move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .await
+            })
+        };
+        tokio::task::yield_now().await;
+        queued.abort();
+        let _ = queued.await;
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        // The pool processes in order: once this runs, the aborted job was taken and skipped.
+        pool.run(|| ()).await.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn runs_without_a_tokio_runtime() {
+        let pool = HashPool::new(2);
+        let value = futures_lite_block_on(pool.run(|| 41 + 1));
+        assert_eq!(value.unwrap(), 42);
+    }
+
+    /// Polls `future` on this thread until it is ready (no runtime), parking between polls.
+    fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = std::task::Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            std::thread::park();
+        }
     }
 }

@@ -95,7 +95,7 @@
 //!   tells whether a user exists (OWASP ASVS 2.2.1 / CWE-204).
 //! - Throttling per user name and per client address through [`auth_core::Throttle`]
 //!   → 429 with `Retry-After` (OWASP ASVS 2.2.1).
-//! - Hashing runs on Tokio's blocking pool, at most one per core at a time ([`HashPool`]).
+//! - Hashing runs on threads of its own, at most one per core at a time ([`HashPool`]).
 //! - Passwords are [`auth_core::Secret`]s: redacted in `Debug`, zeroized, never logged.
 
 #![forbid(unsafe_code)]
