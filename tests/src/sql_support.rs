@@ -209,11 +209,33 @@ pub async fn user_store_contract<S: UserAdmin + ?Sized>(store: &S) {
     ));
     assert_eq!(store.count().await.unwrap(), 1);
 
-    // update_hash by id; an unknown id changes nothing.
+    // update_hash by id, only over the hash the login saw; an unknown id changes nothing.
+    let current = hash_of(store, "alice").await;
     let rehashed = hasher.hash(b"pw-1").unwrap();
-    store.update_hash("alice", &rehashed).await.unwrap();
+    assert!(
+        !store
+            .update_hash("alice", &rehashed, &rehashed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        hash_of(store, "alice").await,
+        current,
+        "a stale hash changes nothing"
+    );
+    assert!(
+        store
+            .update_hash("alice", &current, &rehashed)
+            .await
+            .unwrap()
+    );
     assert_eq!(hash_of(store, "alice").await, rehashed);
-    store.update_hash("nobody", &rehashed).await.unwrap();
+    assert!(
+        !store
+            .update_hash("nobody", &current, &rehashed)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.count().await.unwrap(), 1);
 
     // Passwords.
@@ -254,9 +276,14 @@ pub async fn user_store_contract<S: UserAdmin + ?Sized>(store: &S) {
         disabled: true,
     };
     store.insert_record(dave.clone()).await.unwrap();
-    assert_eq!(store.find("zoë.dave").await.unwrap(), Some(dave));
+    assert_eq!(store.find("zoë.dave").await.unwrap(), Some(dave.clone()));
     let new_hash = hasher.hash(b"pw-e").unwrap();
-    store.update_hash("u-42", &new_hash).await.unwrap();
+    assert!(
+        store
+            .update_hash("u-42", &dave.password_hash, &new_hash)
+            .await
+            .unwrap()
+    );
     assert_eq!(hash_of(store, "zoë.dave").await, new_hash);
     assert_eq!(store.count().await.unwrap(), 2);
 

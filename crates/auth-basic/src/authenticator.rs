@@ -107,17 +107,32 @@ impl BasicAuthenticator {
             .await?
     }
 
-    async fn rehash(&self, id: &str, password: &[u8]) {
+    /// Replaces `current_hash`, which `password` was just verified against, with a hash at
+    /// the policy's parameters, unless the stored hash changed meanwhile.
+    async fn rehash(&self, id: &str, current_hash: &str, password: &[u8]) {
         let hasher = Arc::clone(&self.hasher);
         let password = Zeroizing::new(password.to_vec());
         let hashed = self.pool.run(move || hasher.hash(&password)).await;
         let saved = match hashed {
-            Ok(Ok(hash)) => self.store.update_hash(id, &hash).await.map_err(Error::from),
+            Ok(Ok(hash)) => self
+                .store
+                .update_hash(id, current_hash, &hash)
+                .await
+                .map_err(Error::from),
             Ok(Err(e)) | Err(e) => Err(e),
         };
-        if let Err(error) = saved {
+        match saved {
+            Ok(true) => {}
+            // The password was changed while this login rehashed: the new one stays.
+            Ok(false) => tracing::info!(
+                target: "auth_basic",
+                user_id = %id,
+                "password changed during the rehash; the rehash was not written"
+            ),
             // The login still succeeds; the old hash stays until the next one.
-            tracing::warn!(target: "auth_basic", user_id = %id, %error, "password rehash failed");
+            Err(error) => {
+                tracing::warn!(target: "auth_basic", user_id = %id, %error, "password rehash failed");
+            }
         }
     }
 
@@ -358,7 +373,8 @@ impl Authenticator for BasicAuthenticator {
         // launder guesses against others from the same address.
         self.reset(&keys[0]).await;
         if needs_rehash {
-            self.rehash(&record.id, password).await;
+            self.rehash(&record.id, &record.password_hash, password)
+                .await;
         } else if let Some(cache) = &self.cache {
             cache.remember(&record, password);
         }

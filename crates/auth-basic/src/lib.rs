@@ -71,7 +71,8 @@
 //!   number: they can be cracked as they stand, so they must be reset, not migrated.
 //! - Migrating: with the `bcrypt` feature, bcrypt hashes verify; argon2i/argon2d and argon2id
 //!   with weaker parameters verify too. Each is rehashed with the current policy and saved
-//!   ([`UserStore::update_hash`]) on the user's next successful login.
+//!   ([`UserStore::update_hash`]) on the user's next successful login, unless the password
+//!   was changed while that login was being checked (the change wins).
 //! - For SQLite or PostgreSQL, `SqlUserStore` (features `sqlite`, `postgres`) keeps users in
 //!   a table this crate creates (`migrate()`); see `docs/sql-stores.md`. Or implement
 //!   [`UserStore`] for your own database.

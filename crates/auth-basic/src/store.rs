@@ -55,8 +55,22 @@ pub trait UserStore: Send + Sync + fmt::Debug + 'static {
     /// The user named `username`, if any.
     async fn find(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
 
-    /// Replaces the password hash of user `id` (after a rehash on login).
-    async fn update_hash(&self, id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces the password hash of user `id` with `new_hash` (a rehash on login) if the
+    /// stored hash is still `current_hash`, the one the login was verified against, in one
+    /// atomic step; returns whether it did. A password changed meanwhile stays changed: a
+    /// login with the old password that finishes its rehash after an administrator's reset
+    /// must not put the old password back.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the store cannot be reached; a store that refuses
+    /// the value (not a password hash) may fail too.
+    async fn update_hash(
+        &self,
+        id: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Users in memory: loaded from code or from an htpasswd-style file.
@@ -276,12 +290,23 @@ impl UserStore for MemoryUserStore {
         Ok(self.read().get(username).cloned())
     }
 
-    async fn update_hash(&self, id: &str, password_hash: &str) -> Result<(), StoreError> {
+    async fn update_hash(
+        &self,
+        id: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
         let mut users = self.write();
-        if let Some(record) = users.values_mut().find(|r| r.id == id) {
-            record.password_hash = password_hash.to_owned();
+        match users
+            .values_mut()
+            .find(|r| r.id == id && r.password_hash == current_hash)
+        {
+            Some(record) => {
+                new_hash.clone_into(&mut record.password_hash);
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        Ok(())
     }
 }
 

@@ -66,7 +66,12 @@ async fn only_hashes_are_stored(users: &SqlUserStore, keys: SqlKeyStore, raw: &R
 
     // Whoever writes, the table refuses a password that is not a hash.
     let record = users.find("alice").await.unwrap().unwrap();
-    assert!(users.update_hash(&record.id, PASSWORD).await.is_err());
+    assert!(
+        users
+            .update_hash(&record.id, &record.password_hash, PASSWORD)
+            .await
+            .is_err()
+    );
     assert!(nowhere_in(&raw.dump("auth_users").await, PASSWORD));
 }
 

@@ -83,7 +83,8 @@ pub struct SqlUserStore {
 
 const FIND: &str = "SELECT id, username, password_hash, scopes, disabled \
                     FROM auth_users WHERE username = $1";
-const UPDATE_HASH: &str = "UPDATE auth_users SET password_hash = $2 WHERE id = $1";
+const UPDATE_HASH: &str =
+    "UPDATE auth_users SET password_hash = $3 WHERE id = $1 AND password_hash = $2";
 const UPSERT: &str = "INSERT INTO auth_users (id, username, password_hash, scopes, disabled) \
                       VALUES ($1, $2, $3, $4, $5) \
                       ON CONFLICT (username) DO UPDATE SET id = excluded.id, \
@@ -425,17 +426,24 @@ impl UserStore for SqlUserStore {
         found.map_err(|f| self.store_error("find", &f))
     }
 
-    async fn update_hash(&self, id: &str, password_hash: &str) -> Result<(), StoreError> {
+    async fn update_hash(
+        &self,
+        id: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
         let updated = self
             .call(async {
-                on_pool!(&self.pool, p => {
+                let rows = on_pool!(&self.pool, p => {
                     sqlx::query(UPDATE_HASH)
                         .bind(id)
-                        .bind(password_hash)
+                        .bind(current_hash)
+                        .bind(new_hash)
                         .execute(p)
-                        .await?;
+                        .await?
+                        .rows_affected()
                 });
-                Ok(())
+                Ok(rows > 0)
             })
             .await;
         updated.map_err(|f| self.store_error("update_hash", &f))
@@ -575,7 +583,24 @@ mod tests {
         assert!(store.enable("alice").await.unwrap());
         assert!(!store.disable("bob").await.unwrap());
 
-        store.update_hash("alice", "$argon2id$new").await.unwrap();
+        let before = store.find("alice").await.unwrap().unwrap().password_hash;
+        assert!(
+            !store
+                .update_hash("alice", "$argon2id$stale", "$argon2id$new")
+                .await
+                .unwrap(),
+            "a hash changed meanwhile stays"
+        );
+        assert_eq!(
+            store.find("alice").await.unwrap().unwrap().password_hash,
+            before
+        );
+        assert!(
+            store
+                .update_hash("alice", &before, "$argon2id$new")
+                .await
+                .unwrap()
+        );
         let hash = store.find("alice").await.unwrap().unwrap().password_hash;
         assert_eq!(hash, "$argon2id$new");
         assert_eq!(
@@ -604,7 +629,12 @@ mod tests {
         // The database refuses a plaintext hash too, whoever writes it.
         record.username = "carol".into();
         store.insert(&record).await.unwrap();
-        assert!(store.update_hash("u1", "hunter2").await.is_err());
+        assert!(
+            store
+                .update_hash("u1", "$argon2id$x", "hunter2")
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -648,7 +678,10 @@ mod tests {
             store.add_user(&fast(), "a", "pw", "").await.unwrap();
             let record = store.find("a").await.unwrap().unwrap();
             store.insert(&record).await.unwrap();
-            store.update_hash("a", &record.password_hash).await.unwrap();
+            store
+                .update_hash("a", &record.password_hash, &record.password_hash)
+                .await
+                .unwrap();
             store.set_password(&fast(), "a", "pw2").await.unwrap();
             assert!(store.disable("a").await.unwrap());
             assert!(store.enable("a").await.unwrap());

@@ -60,8 +60,8 @@ impl UserStore for FlakyStore {
         }
         self.inner.find(username).await
     }
-    async fn update_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
-        self.inner.update_hash(id, hash).await
+    async fn update_hash(&self, id: &str, current: &str, new: &str) -> Result<bool, StoreError> {
+        self.inner.update_hash(id, current, new).await
     }
 }
 
@@ -324,6 +324,52 @@ async fn weaker_hashes_are_rehashed_and_saved_on_login() {
         users.find("alice").await.unwrap().unwrap().password_hash,
         after,
         "no rehash once the hash meets the policy"
+    );
+}
+
+/// An administrator resets the password while a login with the old one is rehashing: the
+/// reset lands between the login's verification and its write of the rehash.
+#[derive(Debug)]
+struct ResetDuringRehash {
+    inner: Arc<MemoryUserStore>,
+    admin: Argon2Hasher,
+}
+
+#[async_trait]
+impl UserStore for ResetDuringRehash {
+    async fn find(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.inner.find(username).await
+    }
+    async fn update_hash(&self, id: &str, current: &str, new: &str) -> Result<bool, StoreError> {
+        self.inner
+            .set_password(&self.admin, "alice", "new after the breach")
+            .unwrap();
+        self.inner.update_hash(id, current, new).await
+    }
+}
+
+#[tokio::test]
+async fn attack_a_rehash_racing_a_password_reset_does_not_restore_the_old_password() {
+    let weak = Argon2Hasher::new(Argon2Params::insecure_fast_for_tests());
+    let users = Arc::new(MemoryUserStore::new());
+    users.add_user(&weak, "alice", "leaked", "").unwrap();
+    let store = Arc::new(ResetDuringRehash {
+        inner: users.clone(),
+        admin: weak,
+    });
+    let basic = BasicAuthenticator::builder(store).build().unwrap();
+    // The old password still verifies (the reset has not landed yet) and needs a rehash.
+    principal(login(&basic, "alice", "leaked").await);
+    // The reset won: the rehash of the old password was not written over it.
+    let stored = users.find("alice").await.unwrap().unwrap().password_hash;
+    let check = Argon2Hasher::default();
+    assert!(matches!(
+        check.verify(b"new after the breach", &stored),
+        Ok(Verification::Valid { .. })
+    ));
+    assert_eq!(
+        check.verify(b"leaked", &stored).unwrap(),
+        Verification::Invalid
     );
 }
 
