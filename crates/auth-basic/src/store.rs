@@ -63,8 +63,8 @@ pub trait UserStore: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Unavailable`] when the store cannot be reached; a store that refuses
-    /// the value (not a password hash) may fail too.
+    /// [`StoreError`] when the store cannot be reached, or refuses the value (a SQL store's
+    /// table accepts only password hashes).
     async fn update_hash(
         &self,
         id: &str,
