@@ -329,7 +329,13 @@ impl Verifier {
         if token.len() > policy.max_len {
             return Err(VerifyError::TooLarge);
         }
-        let parts = split(token)?;
+        let parts = split(token).map_err(|error| match error {
+            // No signature: an unsecured JWS (`alg: none`, RFC 7515 A.5) says so in its header
+            // and is refused for its algorithm, as a signed one would be; a stripped signature
+            // under a real algorithm is a bad signature.
+            VerifyError::Signature if names_no_known_algorithm(token) => VerifyError::Algorithm,
+            other => other,
+        })?;
         let header = jose_header(parts.header)?;
         let alg = header.alg.ok_or(VerifyError::Algorithm)?;
         if header.crit {
@@ -453,6 +459,15 @@ impl Verifier {
             .await
             .map_err(|_| VerifyError::Unavailable("revocation store"))
     }
+}
+
+/// Whether the JOSE header of `token` reads and names no algorithm auth-jwt knows (`none`,
+/// in any case, or anything else).
+fn names_no_known_algorithm(token: &str) -> bool {
+    token
+        .split('.')
+        .next()
+        .is_some_and(|header| jose_header(header).is_ok_and(|header| header.alg.is_none()))
 }
 
 fn unix(time: SystemTime) -> i64 {

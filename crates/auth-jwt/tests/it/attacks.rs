@@ -46,7 +46,12 @@ async fn alg_none_in_any_case_is_refused() {
             b64(format!(r#"{{"alg":"{alg}"}}"#)),
             b64(claims(""))
         );
-        assert!(check(&v, &unsigned).await.is_err(), "{alg} unsigned");
+        // Unsigned (RFC 7515 A.5): refused for its algorithm, not as a bad signature.
+        assert_eq!(
+            check(&v, &unsigned).await,
+            Err(VerifyError::Algorithm),
+            "{alg} unsigned"
+        );
     }
 }
 

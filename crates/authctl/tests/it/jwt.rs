@@ -337,9 +337,8 @@ fn inspect_names_the_verifiers_reason_for_every_attack() {
         ("wrong audience", forge(key, &header, &claims(json!({"aud": "billing"}))), "jwt_bad_audience", &[]),
         ("bad signature (other key, same kid)", forge(&other, &header, &claims(json!({}))), "jwt_bad_signature", &[]),
         ("tampered claims", tampered, "jwt_bad_signature", &[]),
-        // auth-jwt refuses a stripped signature (an unsecured JWS, RFC 7515 A.5) before it
-        // reads the header: its reason is the signature's.
-        ("alg none, signature stripped", unsigned, "jwt_bad_signature", &[]),
+        // An unsecured JWS (RFC 7515 A.5) is refused for its algorithm, as with a signature.
+        ("alg none, signature stripped", unsigned, "jwt_bad_alg", &[]),
         ("alg none with a signature", signed_none.clone(), "jwt_bad_alg", &[]),
         ("alg NoNe", forge(key, &json!({"alg": "NoNe", "kid": kid}).to_string(), &claims(json!({}))), "jwt_bad_alg", &[]),
         ("alg not the key's (ES384 on an ES256 key)", forge(key, &json!({"alg": "ES384", "kid": kid}).to_string(), &claims(json!({}))), "jwt_bad_alg", &[]),
@@ -418,6 +417,10 @@ fn without_keys_the_keyless_checks_still_run_and_the_verdict_is_unverified() {
     assert_eq!(value["verdict"], "refused");
     assert_eq!(value["reason"], "jwt_bad_alg");
     let stripped = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(br#"{"sub":"a"}"#));
+    let value = inspect(&stripped, &[]).code(1).json();
+    assert_eq!(value["reason"], "jwt_bad_alg");
+    // A stripped signature under a real algorithm is a bad signature.
+    let stripped = format!("{}.{}.", b64(br#"{"alg":"ES256"}"#), b64(br#"{"sub":"a"}"#));
     let value = inspect(&stripped, &[]).code(1).json();
     assert_eq!(value["reason"], "jwt_bad_signature");
     // An empty token is a usage error.
