@@ -103,8 +103,8 @@ impl Authenticated {
             .uri()
             .path_and_query()
             .map_or_else(|| req.path(), |pq| pq.as_str());
-        let view =
-            AuthRequest::new(req.method().as_str(), target, &headers).with_peer(req.peer_addr());
+        let view = AuthRequest::new(req.method().as_str(), target, &headers)
+            .with_peer(crate::https::client_addr(req));
         auth_core::audit::record_rejection(self.principal.scheme(), &rejection, &view);
         rejection
     }

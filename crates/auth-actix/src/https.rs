@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::{Ready, ready};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,26 @@ use crate::middleware::refuse;
 pub struct TransportSecurity {
     /// `true` when the client's connection was TLS.
     pub secure: bool,
+}
+
+/// The client's address as [`RequireHttps`] found it behind a trusted proxy: the rightmost
+/// address of `X-Forwarded-For` (or of the `for=` parameters of `Forwarded`, RFC 7239) that
+/// is not itself a trusted proxy. [`Authenticate`](crate::Authenticate) gives it to the
+/// authenticators as the request's peer (`AuthRequest::peer`), so per-client throttling and
+/// the audit log see the client, not the proxy. Absent when the peer is not a trusted proxy
+/// (the headers are then ignored: anybody can send them) or the proxy named no client.
+///
+/// The port is the one the proxy reported (`Forwarded: for="[2001:db8::1]:4711"`), else 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardedClient(pub SocketAddr);
+
+/// The peer an authenticator should see for `req`: the [`ForwardedClient`] when a trusted
+/// proxy named one, else the connection's peer.
+pub(crate) fn client_addr(req: &actix_web::HttpRequest) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<ForwardedClient>()
+        .map(|client| client.0)
+        .or_else(|| req.peer_addr())
 }
 
 /// The header fields that carry credentials by default.
@@ -47,7 +67,9 @@ pub const DEFAULT_CREDENTIAL_PARAMS: [&str; 4] =
 /// A request is HTTPS when the listener is TLS (`HttpServer::bind_rustls_0_23`), or when
 /// the peer is one of the [trusted proxies](RequireHttps::trusted_proxies) and says so in
 /// `X-Forwarded-Proto` or `Forwarded: proto=`. Those headers are ignored from anybody else:
-/// they are trivially forged.
+/// they are trivially forged. From a trusted proxy, the client's address is read the same
+/// way (`X-Forwarded-For`, `Forwarded: for=`; see [`ForwardedClient`]), so that the
+/// authenticators throttle and audit per client rather than per proxy.
 ///
 /// By default only requests that *carry* a credential (see [`DEFAULT_CREDENTIAL_HEADERS`]
 /// and [`DEFAULT_CREDENTIAL_PARAMS`]) are refused over HTTP, so public routes stay
@@ -142,8 +164,9 @@ impl RequireHttps {
         self.edit(|c| c.all_requests = true)
     }
 
-    /// The proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=`
-    /// headers are believed.
+    /// The proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=` and
+    /// `X-Forwarded-For` / `Forwarded: for=` headers are believed. List every proxy hop
+    /// you run: the client is the rightmost forwarded address that is not one of them.
     #[must_use]
     pub fn trusted_proxies(self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
         let proxies: Vec<IpAddr> = proxies.into_iter().map(canonical).collect();
@@ -229,6 +252,43 @@ impl Config {
         (req.app_config().secure(), proxied)
     }
 
+    /// The client behind the trusted proxies: walking the forwarded addresses from the
+    /// right (the hop nearest to us), the first that is not a trusted proxy. `None` when
+    /// there is no such header, or an entry is not an address before a client is found
+    /// (`unknown`, an obfuscated identifier: RFC 7239 §6), so that nothing an untrusted
+    /// party wrote is believed.
+    fn forwarded_client(&self, req: &ServiceRequest) -> Option<SocketAddr> {
+        let headers = req.headers();
+        let hops: Vec<&str> = if headers.contains_key("x-forwarded-for") {
+            headers
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .collect()
+        } else {
+            headers
+                .get_all(header::FORWARDED)
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|element| {
+                    element.split(';').find_map(|pair| {
+                        let (key, value) = pair.trim().split_once('=')?;
+                        key.trim().eq_ignore_ascii_case("for").then_some(value)
+                    })
+                })
+                .collect()
+        };
+        let mut client = None;
+        for hop in hops.iter().rev() {
+            let addr = parse_node(hop)?;
+            client = Some(addr);
+            if !self.trusted_proxies.contains(&addr.ip()) {
+                break;
+            }
+        }
+        client
+    }
+
     fn carries_credentials(&self, req: &ServiceRequest) -> bool {
         let headers = req.headers();
         if self
@@ -243,6 +303,23 @@ impl Config {
             .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
             .any(|key| self.credential_params.iter().any(|p| p == key))
     }
+}
+
+/// A forwarded node (`X-Forwarded-For` entry or `Forwarded: for=` value): an IP address,
+/// optionally quoted, IPv6 optionally in brackets, optionally with a port. The address is
+/// canonical (IPv4-mapped IPv6 as IPv4).
+fn parse_node(text: &str) -> Option<SocketAddr> {
+    let text = text.trim().trim_matches('"');
+    let addr = if let Ok(ip) = text.parse::<IpAddr>() {
+        SocketAddr::new(ip, 0)
+    } else if let Ok(addr) = text.parse::<SocketAddr>() {
+        addr
+    } else {
+        // `[2001:db8::1]` without a port.
+        let inner = text.strip_prefix('[')?.strip_suffix(']')?;
+        SocketAddr::new(IpAddr::V6(inner.parse().ok()?), 0)
+    };
+    Some(SocketAddr::new(canonical(addr.ip()), addr.port()))
 }
 
 /// The protocol a proxy reports: `X-Forwarded-Proto` (first value), else RFC 7239
@@ -317,6 +394,9 @@ where
                     return Ok(refuse(req, scheme, Rejection::insecure_transport()));
                 }
             }
+            if proxied && let Some(client) = config.forwarded_client(&req) {
+                req.extensions_mut().insert(ForwardedClient(client));
+            }
             req.extensions_mut().insert(TransportSecurity { secure });
             let mut response = service.call(req).await?;
             if secure && let Some(hsts) = &config.hsts {
@@ -327,5 +407,93 @@ where
             }
             Ok(response.map_into_left_body())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn client(config: &Config, headers: &[(&str, &str)]) -> Option<SocketAddr> {
+        let mut request = TestRequest::default().peer_addr("10.0.0.2:443".parse().unwrap());
+        for (name, value) in headers {
+            request = request.append_header((*name, *value));
+        }
+        config.forwarded_client(&request.to_srv_request())
+    }
+
+    fn config() -> Config {
+        let https = RequireHttps::new()
+            .trusted_proxies(["10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()]);
+        Config::clone(&https.config)
+    }
+
+    #[test]
+    fn nodes_parse_as_rfc_7239_writes_them() {
+        let node = |text| parse_node(text).map(|addr| addr.to_string());
+        assert_eq!(node("192.0.2.60").as_deref(), Some("192.0.2.60:0"));
+        assert_eq!(
+            node(" 192.0.2.60:8080 ").as_deref(),
+            Some("192.0.2.60:8080")
+        );
+        assert_eq!(
+            node("\"[2001:db8:cafe::17]:4711\"").as_deref(),
+            Some("[2001:db8:cafe::17]:4711")
+        );
+        assert_eq!(node("[2001:db8::1]").as_deref(), Some("[2001:db8::1]:0"));
+        assert_eq!(node("2001:db8::1").as_deref(), Some("[2001:db8::1]:0"));
+        assert_eq!(
+            node("::ffff:192.0.2.1").as_deref(),
+            Some("192.0.2.1:0"),
+            "canonical"
+        );
+        for bad in ["unknown", "_hidden", "", "example.com", "[::1", "300.1.1.1"] {
+            assert_eq!(node(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_hop_that_is_not_a_trusted_proxy() {
+        let config = config();
+        let ip = |headers: &[(&str, &str)]| client(&config, headers).map(|a| a.ip().to_string());
+        assert_eq!(
+            ip(&[("x-forwarded-for", "203.0.113.1")]).as_deref(),
+            Some("203.0.113.1")
+        );
+        // Whatever the client wrote further left is not believed.
+        assert_eq!(
+            ip(&[("x-forwarded-for", "1.2.3.4, 203.0.113.1")]).as_deref(),
+            Some("203.0.113.1")
+        );
+        // Trusted hops are skipped, across several header lines.
+        assert_eq!(
+            ip(&[
+                ("x-forwarded-for", "1.2.3.4, 203.0.113.1"),
+                ("x-forwarded-for", "10.0.0.3")
+            ])
+            .as_deref(),
+            Some("203.0.113.1")
+        );
+        // Only trusted hops: the leftmost is as far as the chain goes.
+        assert_eq!(
+            ip(&[("x-forwarded-for", "10.0.0.3, 10.0.0.2")]).as_deref(),
+            Some("10.0.0.3")
+        );
+        // RFC 7239 `for=`, quoted IPv6 with a port, other parameters around it.
+        assert_eq!(
+            ip(&[(
+                "forwarded",
+                "for=1.2.3.4, for=\"[2001:db8::9]:4711\";proto=https;by=10.0.0.3"
+            )])
+            .as_deref(),
+            Some("2001:db8::9")
+        );
+        // An obfuscated or unknown hop before any client: nobody is believed.
+        assert_eq!(ip(&[("forwarded", "for=unknown")]), None);
+        assert_eq!(ip(&[("x-forwarded-for", "1.2.3.4, garbage")]), None);
+        // No header: no forwarded client.
+        assert_eq!(ip(&[]), None);
     }
 }

@@ -117,8 +117,8 @@ pub use auth_core::{AnyOf, Authenticator, Principal, Rejection, Scopes};
 pub use extract::Authenticated;
 pub use headers::ActixHeaders;
 pub use https::{
-    DEFAULT_CREDENTIAL_HEADERS, DEFAULT_CREDENTIAL_PARAMS, RequireHttps, RequireHttpsMiddleware,
-    TransportSecurity,
+    DEFAULT_CREDENTIAL_HEADERS, DEFAULT_CREDENTIAL_PARAMS, ForwardedClient, RequireHttps,
+    RequireHttpsMiddleware, TransportSecurity,
 };
 pub use middleware::{Authenticate, AuthenticateMiddleware, DEFAULT_BODY_LIMIT};
 pub use response::{AuthError, rejection_response};

@@ -277,7 +277,7 @@ pub(crate) fn auth_request<'a>(
         .get::<TransportSecurity>()
         .map_or_else(|| req.app_config().secure(), |t| t.secure);
     auth_core::AuthRequest::new(req.method().as_str(), target, headers)
-        .with_peer(req.peer_addr())
+        .with_peer(crate::https::client_addr(req.request()))
         .with_secure(secure)
         .with_body(body)
 }

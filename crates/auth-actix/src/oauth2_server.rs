@@ -344,7 +344,7 @@ fn auth_request<'a>(
         .get::<TransportSecurity>()
         .map_or_else(|| req.app_config().secure(), |t| t.secure);
     AuthRequest::new(req.method().as_str(), target, headers)
-        .with_peer(req.peer_addr())
+        .with_peer(crate::https::client_addr(req))
         .with_secure(secure)
         .with_body(body)
 }
@@ -520,7 +520,7 @@ impl AuthorizationEndpoint {
         let headers = ActixHeaders(req.headers());
         let secure = auth_request(req, &headers, None).is_secure();
         let request = AuthRequest::new("POST", &target, &headers)
-            .with_peer(req.peer_addr())
+            .with_peer(crate::https::client_addr(req))
             .with_secure(secure);
         let approved = field("decision") == Some("approve");
         let remember = field("remember").is_some();

@@ -408,7 +408,7 @@ fn csrf_refusal<B>(
         status = CsrfError::STATUS,
         subject = session.user().map(tracing::field::display),
         key_id = session.fingerprint().map(tracing::field::display),
-        peer = req.peer_addr().map(tracing::field::display),
+        peer = crate::https::client_addr(req.request()).map(tracing::field::display),
         method = %req.method(),
         path = %path,
         "rejected"

@@ -55,10 +55,11 @@ const RESERVED_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "co
 ///
 /// # Security
 ///
-/// Failed attempts are throttled per client address (the peer); a request whose peer is
-/// unknown is not throttled. Behind a reverse proxy the peer is the proxy, so every client
-/// shares one budget: give the authenticator a [`Throttle`] that suits your deployment, and
-/// make the proxy the place that limits.
+/// Failed attempts are throttled per client address (the request's peer); a request whose
+/// peer is unknown is not throttled. Behind a reverse proxy the connection's peer is the
+/// proxy: with auth-actix, list the proxy in `RequireHttps::trusted_proxies` and the peer
+/// becomes the client it forwards (`X-Forwarded-For` / `Forwarded: for=`), so each client has
+/// its own budget; without that, every client shares the proxy's.
 pub struct ApiKeyAuthenticator {
     keys: KeyManager,
     header: String,

@@ -458,3 +458,87 @@ async fn attack_a_key_over_plain_http_is_refused_by_require_https() {
         "https_required"
     );
 }
+
+/// An API key server behind `https` (the test client connects from 127.0.0.1, so trusting
+/// that address plays a reverse proxy that forwards clients' requests).
+async fn behind_proxy(https: RequireHttps) -> (TestApp, String, String) {
+    let keys = KeyManager::builder(MemoryKeyStore::new(), "e2e_test")
+        .build()
+        .unwrap();
+    let created = keys
+        .create(NewKey::new("svc-orders", "orders sync"))
+        .await
+        .unwrap();
+    let unknown = keys.format().generate().unwrap().expose_secret().to_owned();
+    let auth = apikey::middleware(ApiKeyAuthenticator::builder(keys).build().unwrap());
+    let app = TestApp::spawn(move || {
+        App::new().service(
+            web::scope("/apikey")
+                .wrap(auth.clone())
+                .wrap(https.clone())
+                .route("/{tail:.*}", web::get().to(whoami)),
+        )
+    });
+    (app, created.key.expose_secret().to_owned(), unknown)
+}
+
+async fn status_from(app: &TestApp, forwarded_for: &str, key: &str) -> StatusCode {
+    app.get("/apikey/x")
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-For", forwarded_for)
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_failures_are_throttled_per_client_not_per_proxy() {
+    let proxy = RequireHttps::new().trusted_proxies(["127.0.0.1".parse().unwrap()]);
+    let (app, key, unknown) = behind_proxy(proxy).await;
+    for _ in 0..5 {
+        assert_eq!(
+            status_from(&app, "203.0.113.1", &unknown).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The guessing client waits, whatever it claims further left: the proxy appends the
+    // address it saw, and that rightmost untrusted hop is the client.
+    assert_eq!(
+        status_from(&app, "203.0.113.1", &key).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status_from(&app, "198.51.100.9, 203.0.113.1", &key).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not locked out by it.
+    assert_eq!(status_from(&app, "203.0.113.2", &key).await, StatusCode::OK);
+    // A hop that is itself the trusted proxy is skipped: the client is the one before it.
+    assert_eq!(
+        status_from(&app, "203.0.113.1, 127.0.0.1", &key).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[actix_web::test]
+async fn attack_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // The proxy trusted here is elsewhere: 127.0.0.1's headers are anybody's, so a guesser
+    // cannot escape its throttle by inventing a new X-Forwarded-For per request.
+    let https = RequireHttps::new()
+        .trusted_proxies(["10.9.9.9".parse().unwrap()])
+        .insecure_allow_loopback_http();
+    let (app, key, unknown) = behind_proxy(https).await;
+    for n in 0..5 {
+        let forwarded = format!("203.0.113.{n}");
+        assert_eq!(
+            status_from(&app, &forwarded, &unknown).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        status_from(&app, "203.0.113.77", &key).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
