@@ -1,5 +1,6 @@
 //! [`JwtAuthenticator`]: bearer JWTs on requests (RFC 6750).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
@@ -291,7 +292,7 @@ impl JwtAuthenticator {
         let scopes = match claims.scope.as_ref().or(claims.scp.as_ref()) {
             None => Scopes::new(),
             Some(ClaimValue::Str(s)) => {
-                Scopes::parse(s).map_err(|_| VerifyError::InvalidClaim("scope"))?
+                parse_scope(s).map_err(|_| VerifyError::InvalidClaim("scope"))?
             }
             Some(ClaimValue::Strs(items)) => Scopes::try_from_tokens(items.iter().map(|s| &**s))
                 .map_err(|_| VerifyError::InvalidClaim("scp"))?,
@@ -317,6 +318,56 @@ impl JwtAuthenticator {
         }
         Ok(principal.with_extension(VerifiedClaims::from_json(header, json)))
     }
+}
+
+/// The longest `scope` claim remembered by [`parse_scope`].
+const SCOPE_MEMO_MAX: usize = 256;
+/// How many `scope` claims each thread remembers.
+const SCOPE_MEMO_LEN: usize = 8;
+
+/// The remembered `scope` claims with their sets, and the entry to replace next once full.
+type ScopeMemo = (Vec<(Box<str>, Scopes)>, usize);
+
+thread_local! {
+    /// The last `scope` claims a thread parsed, and their sets. A client's tokens carry the
+    /// same `scope` string, and parsing is a pure function of it, so the set (a shared
+    /// handle: a clone is a reference count) is built once per string and thread rather
+    /// than once per request (a `String` per token, a tree node and the handle).
+    static SCOPES: RefCell<ScopeMemo> = const {
+        RefCell::new((Vec::new(), 0))
+    };
+}
+
+/// [`Scopes::parse`], remembered per thread for the last [`SCOPE_MEMO_LEN`] strings of at
+/// most [`SCOPE_MEMO_MAX`] bytes. Refusals are not remembered.
+fn parse_scope(text: &str) -> Result<Scopes, auth_core::ScopeError> {
+    // `try_with`: a thread being torn down just parses (no panic).
+    let remembered = SCOPES
+        .try_with(|memo| {
+            memo.borrow()
+                .0
+                .iter()
+                .find_map(|(seen, scopes)| (**seen == *text).then(|| scopes.clone()))
+        })
+        .ok()
+        .flatten();
+    if let Some(scopes) = remembered {
+        return Ok(scopes);
+    }
+    let scopes = Scopes::parse(text)?;
+    if text.len() <= SCOPE_MEMO_MAX {
+        let _ = SCOPES.try_with(|memo| {
+            let (entries, next) = &mut *memo.borrow_mut();
+            let entry = (Box::from(text), scopes.clone());
+            if entries.len() < SCOPE_MEMO_LEN {
+                entries.push(entry);
+            } else if let Some(slot) = entries.get_mut(*next) {
+                *slot = entry;
+                *next = (*next + 1) % SCOPE_MEMO_LEN;
+            }
+        });
+    }
+    Ok(scopes)
 }
 
 /// Whether a query parameter name is `access_token` (RFC 6750 §2.3), percent-encoded or not,
@@ -444,5 +495,32 @@ impl fmt::Debug for JwtAuthenticatorBuilder {
         f.debug_struct("JwtAuthenticatorBuilder")
             .field("realm", &self.realm)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_scopes_are_what_parsing_gives() {
+        // More distinct claims than a thread keeps, in turn: each answer is its own.
+        let texts: Vec<String> = (0..SCOPE_MEMO_LEN * 2 + 1)
+            .map(|i| format!("orders:read s{i}"))
+            .collect();
+        for _ in 0..3 {
+            for text in &texts {
+                assert_eq!(parse_scope(text).unwrap(), Scopes::parse(text).unwrap());
+            }
+        }
+        // A refusal is a refusal every time (never remembered as a set).
+        for _ in 0..2 {
+            assert!(parse_scope("orders:read bad\"scope").is_err());
+        }
+        // Longer than what is kept: parsed, same answer.
+        let long: String = (0..100).map(|i| format!("s{i} ")).collect();
+        assert!(long.len() > SCOPE_MEMO_MAX);
+        assert_eq!(parse_scope(&long).unwrap(), Scopes::parse(&long).unwrap());
+        assert_eq!(parse_scope("").unwrap(), Scopes::new());
     }
 }
