@@ -11,6 +11,7 @@ use auth_core::{
 };
 use serde_json::{Map, Value};
 
+use crate::memo::Memo;
 use crate::token::{ClaimValue, ClaimsView, SLOTTED, parse_claims, parse_object};
 use crate::verifier::{
     Dates, RegisteredClaims, TokenHeader, Verifier, numeric_date, registered_claims,
@@ -325,49 +326,18 @@ const SCOPE_MEMO_MAX: usize = 256;
 /// How many `scope` claims each thread remembers.
 const SCOPE_MEMO_LEN: usize = 8;
 
-/// The remembered `scope` claims with their sets, and the entry to replace next once full.
-type ScopeMemo = (Vec<(Box<str>, Scopes)>, usize);
-
 thread_local! {
     /// The last `scope` claims a thread parsed, and their sets. A client's tokens carry the
     /// same `scope` string, and parsing is a pure function of it, so the set (a shared
     /// handle: a clone is a reference count) is built once per string and thread rather
     /// than once per request (a `String` per token, a tree node and the handle).
-    static SCOPES: RefCell<ScopeMemo> = const {
-        RefCell::new((Vec::new(), 0))
-    };
+    static SCOPES: RefCell<Memo<Scopes, SCOPE_MEMO_LEN>> = const { RefCell::new(Memo::new()) };
 }
 
 /// [`Scopes::parse`], remembered per thread for the last [`SCOPE_MEMO_LEN`] strings of at
 /// most [`SCOPE_MEMO_MAX`] bytes. Refusals are not remembered.
 fn parse_scope(text: &str) -> Result<Scopes, auth_core::ScopeError> {
-    // `try_with`: a thread being torn down just parses (no panic).
-    let remembered = SCOPES
-        .try_with(|memo| {
-            memo.borrow()
-                .0
-                .iter()
-                .find_map(|(seen, scopes)| (**seen == *text).then(|| scopes.clone()))
-        })
-        .ok()
-        .flatten();
-    if let Some(scopes) = remembered {
-        return Ok(scopes);
-    }
-    let scopes = Scopes::parse(text)?;
-    if text.len() <= SCOPE_MEMO_MAX {
-        let _ = SCOPES.try_with(|memo| {
-            let (entries, next) = &mut *memo.borrow_mut();
-            let entry = (Box::from(text), scopes.clone());
-            if entries.len() < SCOPE_MEMO_LEN {
-                entries.push(entry);
-            } else if let Some(slot) = entries.get_mut(*next) {
-                *slot = entry;
-                *next = (*next + 1) % SCOPE_MEMO_LEN;
-            }
-        });
-    }
-    Ok(scopes)
+    Memo::get_or_try(&SCOPES, text, SCOPE_MEMO_MAX, Scopes::parse)
 }
 
 /// Whether a query parameter name is `access_token` (RFC 6750 §2.3), percent-encoded or not,

@@ -121,6 +121,7 @@ mod issuer;
 #[cfg(feature = "remote-jwks")]
 mod jwks;
 mod keys;
+mod memo;
 mod revocation;
 #[cfg(feature = "redis")]
 mod revocation_redis;

@@ -15,6 +15,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::VerifyError;
 use crate::keys::parse_alg;
+use crate::memo::Memo;
 
 const DUPLICATE: &str = "duplicate member: ";
 
@@ -580,59 +581,24 @@ const MEMO_LEN: usize = 4;
 /// The size of the stack buffer a header segment is decoded into.
 const HEADER_BUF: usize = MEMO_MAX / 4 * 3 + 2;
 
-/// The last header segments a thread decoded, and what each said.
-struct HeaderMemo {
-    entries: [Option<(Box<str>, JoseHeader)>; MEMO_LEN],
-    /// The entry to replace next.
-    next: usize,
-}
-
 thread_local! {
     /// The tokens of one issuer key share their header segment byte for byte, and reading it
     /// is a pure function of those bytes, so the base64url decode and the strict JSON parse
     /// run once per header (per thread) rather than once per token. Only headers that
     /// parsed are kept.
-    static HEADERS: RefCell<HeaderMemo> = const {
-        RefCell::new(HeaderMemo {
-            entries: [const { None }; MEMO_LEN],
-            next: 0,
-        })
-    };
+    static HEADERS: RefCell<Memo<JoseHeader, MEMO_LEN>> = const { RefCell::new(Memo::new()) };
 }
 
 /// Decodes and parses the header segment of a compact JWS (strict base64url, then a JSON
 /// object with unique member names): see [`parse_header`].
 pub(crate) fn jose_header(segment: &str) -> Result<JoseHeader, VerifyError> {
-    // `try_with`: a thread being torn down just parses (no panic).
-    let remembered = HEADERS
-        .try_with(|memo| {
-            memo.borrow()
-                .entries
-                .iter()
-                .flatten()
-                .find_map(|(seen, header)| (**seen == *segment).then(|| header.clone()))
-        })
-        .ok()
-        .flatten();
-    if let Some(header) = remembered {
-        return Ok(header);
-    }
-    let mut buf = [0_u8; HEADER_BUF];
-    let mut heap = Vec::new();
-    let header = JoseHeader::of(&parse_header(b64_decode_into(
-        segment, "header", &mut buf, &mut heap,
-    )?)?);
-    if segment.len() <= MEMO_MAX {
-        let _ = HEADERS.try_with(|memo| {
-            let memo = &mut *memo.borrow_mut();
-            let next = memo.next;
-            if let Some(entry) = memo.entries.get_mut(next) {
-                *entry = Some((segment.into(), header.clone()));
-            }
-            memo.next = (next + 1) % MEMO_LEN;
-        });
-    }
-    Ok(header)
+    Memo::get_or_try(&HEADERS, segment, MEMO_MAX, |segment| {
+        let mut buf = [0_u8; HEADER_BUF];
+        let mut heap = Vec::new();
+        Ok(JoseHeader::of(&parse_header(b64_decode_into(
+            segment, "header", &mut buf, &mut heap,
+        )?)?))
+    })
 }
 
 /// Strict base64url without padding (RFC 7515 §2): no `=`, `+`, `/` or whitespace, and no
