@@ -346,10 +346,10 @@ impl Authenticator for ApiKeyAuthenticator {
 
         let client = request.peer().map(|peer| ThrottleKey::Client(peer.ip()));
         if let Some(client) = &client {
-            let wait = match self.throttle.retry_after_now(client) {
-                Some(wait) => wait,
-                None => self.throttle.retry_after(client).await,
-            };
+            let wait = auth_core::now_or_await(self.throttle.retry_after_now(client), || {
+                self.throttle.retry_after(client)
+            })
+            .await;
             match wait {
                 Ok(None) => {}
                 Ok(Some(wait)) => return Outcome::Rejected(Rejection::too_many_requests(wait)),
@@ -362,10 +362,11 @@ impl Authenticator for ApiKeyAuthenticator {
         match self.keys.verify_timed(&key).await {
             Ok((metadata, now)) => {
                 if let Some(client) = &client
-                    && let Err(error) = match self.throttle.reset_now(client) {
-                        Some(done) => done,
-                        None => self.throttle.reset(client).await,
-                    }
+                    && let Err(error) =
+                        auth_core::now_or_await(self.throttle.reset_now(client), || {
+                            self.throttle.reset(client)
+                        })
+                        .await
                 {
                     tracing::warn!(target: "auth_apikey", %error, "could not reset the throttle");
                 }

@@ -241,10 +241,9 @@ impl KeyManager {
         let parsed = self.inner.format.parse(key)?;
         let hash = self.inner.hasher.hash(parsed.as_str());
         let store = &self.inner.store;
-        let found = match store.find_shared_now(&hash) {
-            Some(found) => found,
-            None => store.find_shared(&hash).await,
-        };
+        let found =
+            auth_core::now_or_await(store.find_shared_now(&hash), || store.find_shared(&hash))
+                .await;
         let record = found?.ok_or(Error::UnknownKey)?;
         // The map lookup matched on the hash already; a store that matched loosely (a
         // prefix index, a collation) must still not let a different hash through.

@@ -142,10 +142,10 @@ impl BasicAuthenticator {
     ) -> Result<Option<std::time::Duration>, Rejection> {
         match &self.throttle {
             None => Ok(None),
-            Some(throttle) => match throttle.retry_after_any_now(keys) {
-                Some(wait) => wait,
-                None => throttle.retry_after_any(keys).await,
-            }
+            Some(throttle) => auth_core::now_or_await(throttle.retry_after_any_now(keys), || {
+                throttle.retry_after_any(keys)
+            })
+            .await
             .map_err(|_| Rejection::unavailable("throttle_unavailable")),
         }
     }

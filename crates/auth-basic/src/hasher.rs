@@ -259,8 +259,8 @@ fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
 }
 
 /// What `PasswordVerifier::verify_password` does for argon2 (the variant, version and
-/// parameters come from the PHC string), on this thread's reused memory: `Ok(true)` when
-/// the password matches, `Ok(false)` when it does not.
+/// parameters come from the PHC string), on reused memory ([`with_blocks`]): `Ok(true)`
+/// when the password matches, `Ok(false)` when it does not.
 fn verify_argon2(password: &[u8], hash: &PasswordHash<'_>) -> argon2::password_hash::Result<bool> {
     let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
         return Ok(false);
@@ -422,6 +422,11 @@ impl HashPool {
                 started += usize::from(spawned.is_ok());
             }
             if started == 0 {
+                // Keep the queue for the next call to try again (a passing resource limit
+                // must not disable logins for good).
+                if let Ok(idle) = Arc::try_unwrap(idle) {
+                    queue.idle = Some(idle.into_inner().unwrap_or_else(PoisonError::into_inner));
+                }
                 return Err(Error::Hash("could not start a hashing thread"));
             }
         }

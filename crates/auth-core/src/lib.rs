@@ -83,6 +83,7 @@ pub mod audit;
 mod authenticator;
 mod clock;
 mod principal;
+mod probe;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod rejection;
@@ -98,6 +99,7 @@ pub use audit::{AUDIT_TARGET, authenticate};
 pub use authenticator::{AnyOf, Authenticator, Outcome};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, unix_seconds};
 pub use principal::{Extensions, Principal, Scheme};
+pub use probe::now_or_await;
 #[cfg(feature = "redis")]
 pub use redis_store::{
     RedisConnection, RedisConnectionBuilder, RedisError, RedisThrottle, RedisTime,

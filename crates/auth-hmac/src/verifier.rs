@@ -354,10 +354,11 @@ impl Verifier {
                     .saturating_add(1),
             );
         let scoped = scoped_nonce(key.id(), nonce);
-        let first_use = match self.nonces.insert_if_absent_now(&scoped, until) {
-            Some(first_use) => first_use,
-            None => self.nonces.insert_if_absent(&scoped, until).await,
-        };
+        let first_use =
+            auth_core::now_or_await(self.nonces.insert_if_absent_now(&scoped, until), || {
+                self.nonces.insert_if_absent(&scoped, until)
+            })
+            .await;
         if first_use? {
             Ok(())
         } else {

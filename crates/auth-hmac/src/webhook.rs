@@ -299,10 +299,11 @@ impl WebhookVerifier {
             timestamp,
             WebhookEncoding::Hex.encode(mac)
         );
-        let first_use = match self.replays.insert_if_absent_now(&scoped, until) {
-            Some(first_use) => first_use,
-            None => self.replays.insert_if_absent(&scoped, until).await,
-        };
+        let first_use =
+            auth_core::now_or_await(self.replays.insert_if_absent_now(&scoped, until), || {
+                self.replays.insert_if_absent(&scoped, until)
+            })
+            .await;
         if !first_use? {
             return Err(Error::refused(Refusal::NonceReplayed, Some(key.id())));
         }

@@ -355,10 +355,10 @@ impl Verifier {
             }
         }
         let kid = header.kid.map_err(|()| VerifyError::UnknownKey)?;
-        let key = match self.keys.key_now(kid.as_deref()) {
-            Some(found) => found?,
-            None => self.keys.key(kid.as_deref()).await?,
-        }
+        let key = auth_core::now_or_await(self.keys.key_now(kid.as_deref()), || {
+            self.keys.key(kid.as_deref())
+        })
+        .await?
         .ok_or(VerifyError::UnknownKey)?;
         if key.alg() != alg {
             return Err(VerifyError::Algorithm);

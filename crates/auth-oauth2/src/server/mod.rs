@@ -405,10 +405,10 @@ impl TokenService {
             keys.push(ThrottleKey::Client(peer.ip()));
         }
         if let Some(throttle) = &self.inner.throttle {
-            let wait = match throttle.retry_after_any_now(&keys) {
-                Some(wait) => wait,
-                None => throttle.retry_after_any(&keys).await,
-            };
+            let wait = auth_core::now_or_await(throttle.retry_after_any_now(&keys), || {
+                throttle.retry_after_any(&keys)
+            })
+            .await;
             match wait {
                 Ok(None) => {}
                 Ok(Some(wait)) => return Err(EndpointError::throttled(wait)),
