@@ -7,6 +7,8 @@
 //! refuses as before. Whatever the fast path accepts, `sfv` accepts with the same meaning:
 //! it never widens what is accepted, and every refusal comes from the general path.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -20,17 +22,44 @@ use crate::signature::{MAX_COMPONENTS, MAX_SIGNATURES, ParamKey, SignatureParams
 /// linear scan); more go to the general parser.
 const MAX_FAST_PARAMS: usize = 16;
 
-/// One `Signature-Input` member: its label and parameters (or why they are unusable).
-pub(crate) type InputMember<'a> = (&'a str, Result<SignatureParams, Malformed>);
+/// One `Signature-Input` member: its label, its parameters (or why they are unusable), and
+/// its value as received when that is already the canonical serialization (RFC 8941 §4.1)
+/// that the `@signature-params` line of the signature base needs, so it is copied, not
+/// serialized again.
+/// (The parameters are always there on the fast path: the `Option` is the general
+/// path's, for a member that is not an Inner List.)
+pub(crate) type InputMember<'a> = (
+    Cow<'a, str>,
+    Option<Result<SignatureParams, Malformed>>,
+    Option<&'a [u8]>,
+);
 
+/// One `Signature` member: its label and MAC (the `Option` is the general path's, for a
+/// member that is not a Byte Sequence).
+pub(crate) type SignatureMember<'a> = (Cow<'a, str>, Option<Vec<u8>>);
+
+/// Reads a field line that is valid UTF-8 (checked once, up front: a line that is not goes
+/// to the general parser), so the ASCII pieces it returns are `&str` without another check.
 struct Cursor<'a> {
+    text: &'a str,
     input: &'a [u8],
     at: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        Self { input, at: 0 }
+    fn new(line: &'a [u8]) -> Option<Self> {
+        let text = std::str::from_utf8(line).ok()?;
+        Some(Self {
+            text,
+            input: text.as_bytes(),
+            at: 0,
+        })
+    }
+
+    /// The text from `start` to the current position (both on ASCII bytes, so on
+    /// character boundaries).
+    fn text_from(&self, start: usize) -> Option<&'a str> {
+        self.text.get(start..self.at)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -78,18 +107,21 @@ impl<'a> Cursor<'a> {
         {
             return None;
         }
-        let key = self.take_while(|b| {
+        let start = self.at;
+        self.take_while(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*')
         });
-        std::str::from_utf8(key).ok()
+        self.text_from(start)
     }
 
     /// RFC 8941 §4.2.5 String without escapes (an escape: give up).
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let content = self.take_while(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        let start = self.at;
+        self.take_while(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        let content = self.text_from(start)?;
         self.eat(b'"')?;
-        std::str::from_utf8(content).ok()
+        Some(content)
     }
 
     /// RFC 8941 §4.2.3.1 bare item: Integer (not Decimal), String, Token or Boolean.
@@ -133,8 +165,9 @@ impl<'a> Cursor<'a> {
             }
             b if b.is_ascii_alphabetic() || b == b'*' => {
                 // RFC 8941 §3.3.4: sf-token = ( ALPHA / "*" ) *( tchar / ":" / "/" ).
-                let token = self.take_while(|b| is_tchar(b) || b == b':' || b == b'/');
-                let token = std::str::from_utf8(token).ok()?;
+                let start = self.at;
+                self.take_while(|b| is_tchar(b) || b == b':' || b == b'/');
+                let token = self.text_from(start)?;
                 Some(sfv::BareItem::Token(
                     sfv::Token::from_string(token.to_owned()).ok()?,
                 ))
@@ -164,7 +197,7 @@ impl<'a> Cursor<'a> {
 /// A single `Signature-Input` field line whose members are all Inner Lists of Strings
 /// without parameters, with Integer, String, Token or Boolean parameters.
 pub(crate) fn signature_input(line: &[u8]) -> Option<Vec<InputMember<'_>>> {
-    let mut cursor = Cursor::new(line);
+    let mut cursor = Cursor::new(line)?;
     if cursor.is_end() || cursor.peek() == Some(b' ') {
         return None;
     }
@@ -172,19 +205,28 @@ pub(crate) fn signature_input(line: &[u8]) -> Option<Vec<InputMember<'_>>> {
     loop {
         let label = cursor.key()?;
         // Too many (the general path refuses them) or repeated: give up.
-        if members.len() >= MAX_SIGNATURES || members.iter().any(|(l, _)| *l == label) {
+        if members.len() >= MAX_SIGNATURES || members.iter().any(|(l, _, _)| l == label) {
             return None;
         }
         cursor.eat(b'=')?;
+        let value_start = cursor.at;
         cursor.eat(b'(')?;
         let mut components: Vec<Component> = Vec::with_capacity(4);
         let mut count = 0usize;
         let mut problem: Option<Malformed> = None;
+        // Canonical (§4.1.1.1): items separated by exactly one space, none inside the
+        // parentheses' edges; parameters without spaces, Integers without leading zeros
+        // or `-0`, `true` Booleans as bare keys.
+        let mut canonical = true;
         loop {
+            let before = cursor.at;
             cursor.skip_sp();
+            let spaces = cursor.at - before;
             if cursor.eat(b')').is_some() {
+                canonical &= spaces == 0;
                 break;
             }
+            canonical &= spaces == usize::from(count > 0);
             let name = cursor.string()?;
             // Item parameters (`@query-param`'s `name`): the general parser.
             if !matches!(cursor.peek(), Some(b' ' | b')')) {
@@ -204,13 +246,17 @@ pub(crate) fn signature_input(line: &[u8]) -> Option<Vec<InputMember<'_>>> {
         }
         let mut params: Vec<(ParamKey, sfv::BareItem)> = Vec::with_capacity(4);
         while cursor.eat(b';').is_some() {
+            canonical &= cursor.peek() != Some(b' ');
             cursor.skip_sp();
             let key = cursor.key()?;
             if params.len() >= MAX_FAST_PARAMS || params.iter().any(|(k, _)| k.as_str() == key) {
                 return None;
             }
             let value = if cursor.eat(b'=').is_some() {
-                cursor.bare_item()?
+                let item_start = cursor.at;
+                let value = cursor.bare_item()?;
+                canonical &= is_canonical(&value, &line[item_start..cursor.at]);
+                value
             } else {
                 sfv::BareItem::Boolean(true)
             };
@@ -223,28 +269,45 @@ pub(crate) fn signature_input(line: &[u8]) -> Option<Vec<InputMember<'_>>> {
             };
             params.push((key, value));
         }
+        let value_end = cursor.at;
         let params = match problem {
             Some(problem) => Err(problem),
             None => Ok(SignatureParams::from_checked(components, params)),
         };
-        members.push((label, params));
+        let serialized = canonical.then(|| &line[value_start..value_end]);
+        members.push((Cow::Borrowed(label), Some(params), serialized));
         if !cursor.next_member()? {
             return Some(members);
         }
     }
 }
 
+/// Whether `text`, the received form of bare item `value`, is its canonical serialization:
+/// Integers without a leading zero (but `0`) or `-0`; Booleans only as `?0` (`?1` is
+/// serialized as a bare key). The fast path reads Strings without escapes and Tokens
+/// verbatim, so those are canonical as received.
+fn is_canonical(value: &sfv::BareItem, text: &[u8]) -> bool {
+    match value {
+        sfv::BareItem::Integer(_) => {
+            let digits = text.strip_prefix(b"-").unwrap_or(text);
+            (digits.len() == 1 || digits[0] != b'0') && text != b"-0"
+        }
+        sfv::BareItem::Boolean(b) => !b,
+        _ => true,
+    }
+}
+
 /// A single `Signature` field line whose members are all Byte Sequences without
 /// parameters, in canonical padded base64.
-pub(crate) fn signature(line: &[u8]) -> Option<Vec<(&str, Vec<u8>)>> {
-    let mut cursor = Cursor::new(line);
+pub(crate) fn signature(line: &[u8]) -> Option<Vec<SignatureMember<'_>>> {
+    let mut cursor = Cursor::new(line)?;
     if cursor.is_end() || cursor.peek() == Some(b' ') {
         return None;
     }
-    let mut members: Vec<(&str, Vec<u8>)> = Vec::with_capacity(1);
+    let mut members: Vec<SignatureMember<'_>> = Vec::with_capacity(1);
     loop {
         let label = cursor.key()?;
-        if members.len() >= MAX_SIGNATURES || members.iter().any(|(l, _)| *l == label) {
+        if members.len() >= MAX_SIGNATURES || members.iter().any(|(l, _)| l == label) {
             return None;
         }
         cursor.eat(b'=')?;
@@ -258,7 +321,7 @@ pub(crate) fn signature(line: &[u8]) -> Option<Vec<(&str, Vec<u8>)>> {
         if cursor.peek() == Some(b';') {
             return None;
         }
-        members.push((label, mac));
+        members.push((Cow::Borrowed(label), Some(mac)));
         if !cursor.next_member()? {
             return Some(members);
         }
@@ -275,7 +338,7 @@ mod tests {
         let members = signature_input(input).unwrap();
         assert_eq!(members.len(), 2);
         assert_eq!(members[0].0, "sig1");
-        let params = members[0].1.as_ref().unwrap();
+        let params = members[0].1.as_ref().unwrap().as_ref().unwrap();
         assert_eq!(params.components().len(), 3);
         assert_eq!(params.created_at(), Some(1618884473));
         assert_eq!(params.key_id_value(), Some("k"));
@@ -284,7 +347,13 @@ mod tests {
             r#"("@method" "@target-uri" "content-digest");created=1618884473;keyid="k";nonce="n1";alg="hmac-sha256";tag="t";ext=x;n=-7;off=?0;flag"#
         );
         let sigs = signature(b"sig1=:AQID:, sig2=:AA==:").unwrap();
-        assert_eq!(sigs, [("sig1", vec![1, 2, 3]), ("sig2", vec![0])]);
+        assert_eq!(
+            sigs,
+            [
+                (Cow::Borrowed("sig1"), Some(vec![1, 2, 3])),
+                (Cow::Borrowed("sig2"), Some(vec![0]))
+            ]
+        );
     }
 
     #[test]
@@ -333,8 +402,8 @@ mod tests {
     fn per_member_problems_match_the_general_path() {
         let members =
             signature_input(br#"a=("@status"), b=();created=-1, c=("@method" "@method")"#).unwrap();
-        assert_eq!(members[0].1, Err(Malformed::InvalidComponent));
-        assert_eq!(members[1].1, Err(Malformed::SignatureInput));
-        assert_eq!(members[2].1, Err(Malformed::InvalidComponent));
+        assert_eq!(members[0].1, Some(Err(Malformed::InvalidComponent)));
+        assert_eq!(members[1].1, Some(Err(Malformed::SignatureInput)));
+        assert_eq!(members[2].1, Some(Err(Malformed::InvalidComponent)));
     }
 }

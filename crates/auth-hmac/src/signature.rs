@@ -304,6 +304,17 @@ impl SignatureParams {
     /// # Ok::<(), auth_hmac::Error>(())
     /// ```
     pub fn signature_base(&self, parts: &RequestParts<'_>) -> Result<Vec<u8>, Error> {
+        self.signature_base_with(parts, None)
+    }
+
+    /// [`signature_base`](Self::signature_base), with the `@signature-params` value
+    /// `serialized` when the caller has it already in canonical form (the received
+    /// `Signature-Input` member, see [`crate::fast`]): copied instead of serialized again.
+    pub(crate) fn signature_base_with(
+        &self,
+        parts: &RequestParts<'_>,
+        serialized: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Error> {
         // One buffer, sized for the identifiers twice (their lines and the params line),
         // typical values and the parameters, so it rarely grows.
         let identifiers: usize = self.components.iter().map(Component::identifier_len).sum();
@@ -321,7 +332,17 @@ impl SignatureParams {
             base.push(b'\n');
         }
         base.extend_from_slice(b"\"@signature-params\": ");
-        self.write_serialized(&mut base);
+        match serialized {
+            Some(serialized) => {
+                debug_assert_eq!(
+                    serialized,
+                    self.to_string().as_bytes(),
+                    "the fast path passed a non-canonical serialization"
+                );
+                base.extend_from_slice(serialized);
+            }
+            None => self.write_serialized(&mut base),
+        }
         Ok(base)
     }
 
@@ -491,12 +512,14 @@ impl fmt::Debug for SignatureHeaders {
 
 /// One signature received: its label, parameters and MAC.
 #[derive(Debug)]
-pub(crate) struct Received {
-    pub(crate) label: String,
+pub(crate) struct Received<'a> {
+    pub(crate) label: Cow<'a, str>,
     /// The parameters, or why they could not be read (another signer's signature may use
     /// components this crate does not support; it must not spoil ours).
     pub(crate) params: Result<SignatureParams, Malformed>,
     pub(crate) mac: Vec<u8>,
+    /// The parameters' canonical serialization as received, when the fast path saw it.
+    pub(crate) serialized: Option<&'a [u8]>,
 }
 
 /// Parses every field line of `Signature-Input` and `Signature` (RFC 9421 §4), pairing the
@@ -504,29 +527,26 @@ pub(crate) struct Received {
 ///
 /// A single field line of the common shape goes through [`crate::fast`]; anything else
 /// through `sfv`, with the same outcome.
-pub(crate) fn parse_signatures(
-    input_lines: &[&[u8]],
-    signature_lines: &[&[u8]],
-) -> Result<Vec<Received>, Error> {
+pub(crate) fn parse_signatures<'a>(
+    input_lines: &[&'a [u8]],
+    signature_lines: &[&'a [u8]],
+) -> Result<Vec<Received<'a>>, Error> {
     parse_signatures_with(input_lines, signature_lines, true)
 }
 
-fn parse_signatures_with(
-    input_lines: &[&[u8]],
-    signature_lines: &[&[u8]],
+fn parse_signatures_with<'a>(
+    input_lines: &[&'a [u8]],
+    signature_lines: &[&'a [u8]],
     fast: bool,
-) -> Result<Vec<Received>, Error> {
+) -> Result<Vec<Received<'a>>, Error> {
     let fast_inputs = match input_lines {
         [line] if fast => crate::fast::signature_input(line),
         _ => None,
     };
-    // Per label: the parameters, or `None` when the member is not an Inner List.
-    type Inputs<'a> = Vec<(Cow<'a, str>, Option<Result<SignatureParams, Malformed>>)>;
-    let inputs: Inputs<'_> = match fast_inputs {
-        Some(members) => members
-            .into_iter()
-            .map(|(label, params)| (Cow::Borrowed(label), Some(params)))
-            .collect(),
+    // Per label: the parameters, or `None` when the member is not an Inner List, and the
+    // canonical serialization as received.
+    let inputs: Vec<crate::fast::InputMember<'a>> = match fast_inputs {
+        Some(members) => members,
         None => parse_unique_dictionary(input_lines, Malformed::SignatureInput)?
             .into_iter()
             .map(|(label, entry)| {
@@ -535,7 +555,7 @@ fn parse_signatures_with(
                     // Not an Inner List: refused below, in order.
                     sfv::ListEntry::Item(_) => None,
                 };
-                (Cow::Owned(label.as_str().to_owned()), params)
+                (Cow::Owned(label.as_str().to_owned()), params, None)
             })
             .collect(),
     };
@@ -543,11 +563,8 @@ fn parse_signatures_with(
         [line] if fast => crate::fast::signature(line),
         _ => None,
     };
-    let signatures: Vec<(Cow<'_, str>, Option<Vec<u8>>)> = match fast_signatures {
-        Some(members) => members
-            .into_iter()
-            .map(|(label, mac)| (Cow::Borrowed(label), Some(mac)))
-            .collect(),
+    let signatures: Vec<crate::fast::SignatureMember<'a>> = match fast_signatures {
+        Some(members) => members,
         None => parse_unique_dictionary(signature_lines, Malformed::Signature)?
             .into_iter()
             .map(|(label, entry)| {
@@ -569,13 +586,13 @@ fn parse_signatures_with(
     if inputs.len() != signatures.len()
         || inputs
             .iter()
-            .any(|(label, _)| !signatures.iter().any(|(l, _)| l == label))
+            .any(|(label, _, _)| !signatures.iter().any(|(l, _)| l == label))
     {
         return Err(Malformed::LabelMismatch.into());
     }
     let mut signatures = signatures;
     let mut received = Vec::with_capacity(inputs.len());
-    for (label, params) in inputs {
+    for (label, params, serialized) in inputs {
         let Some(params) = params else {
             return Err(Malformed::SignatureInput.into());
         };
@@ -587,9 +604,10 @@ fn parse_signatures_with(
             return Err(Malformed::Signature.into());
         };
         received.push(Received {
-            label: label.into_owned(),
+            label,
             params,
             mac,
+            serialized,
         });
     }
     Ok(received)
@@ -660,7 +678,7 @@ mod tests {
     use super::*;
 
     /// What a parse gave, comparable across the fast path and the general parser.
-    fn describe(result: Result<Vec<Received>, Error>) -> String {
+    fn describe(result: Result<Vec<Received<'_>>, Error>) -> String {
         match result {
             Ok(received) => format!(
                 "{:?}",
@@ -673,11 +691,55 @@ mod tests {
         }
     }
 
-    fn parse(input: &str, signature: &str) -> Result<Vec<Received>, Error> {
+    fn parse<'a>(input: &'a str, signature: &'a str) -> Result<Vec<Received<'a>>, Error> {
         parse_signatures(&[input.as_bytes()], &[signature.as_bytes()])
     }
 
-    fn malformed(result: Result<Vec<Received>, Error>) -> Malformed {
+    /// A serialization the fast path passes on is the one `SignatureParams` writes.
+    fn assert_serialized_is_canonical(result: &Result<Vec<Received<'_>>, Error>) {
+        for received in result.iter().flatten() {
+            if let (Some(serialized), Ok(params)) = (received.serialized, &received.params) {
+                assert_eq!(
+                    String::from_utf8_lossy(serialized),
+                    params.to_string(),
+                    "a non-canonical serialization was passed on"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_members_are_passed_on_as_received() {
+        let serialized = |input: &str| {
+            let received = parse(input, "a=:AA==:").unwrap();
+            assert_serialized_is_canonical(&Ok(parse(input, "a=:AA==:").unwrap()));
+            received[0]
+                .serialized
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+        };
+        assert_eq!(
+            serialized(r#"a=("@method" "content-digest");created=0;keyid="k";n=-1;f=?0;t=x/y;b"#)
+                .as_deref(),
+            Some(r#"("@method" "content-digest");created=0;keyid="k";n=-1;f=?0;t=x/y;b"#)
+        );
+        assert_eq!(
+            serialized("a=();created=1 "),
+            Some("();created=1".to_owned())
+        );
+        for not_canonical in [
+            r#"a=( "@method")"#,
+            r#"a=("@method" )"#,
+            r#"a=("@method"  "date")"#,
+            "a=(); created=1",
+            "a=();created=01",
+            "a=();n=-0",
+            "a=();b=?1",
+        ] {
+            assert_eq!(serialized(not_canonical), None, "{not_canonical}");
+        }
+    }
+
+    fn malformed(result: Result<Vec<Received<'_>>, Error>) -> Malformed {
         match result {
             Err(Error::Malformed(m)) => m,
             other => panic!("expected malformed, got {other:?}"),
@@ -825,6 +887,7 @@ mod tests {
                 let lines = (&[input.as_bytes()][..], &[signature.as_bytes()][..]);
                 let fast = parse_signatures_with(lines.0, lines.1, true);
                 let general = parse_signatures_with(lines.0, lines.1, false);
+                assert_serialized_is_canonical(&fast);
                 // Equal parameters compare equal, and serialize alike.
                 if let (Ok(f), Ok(g)) = (&fast, &general) {
                     for (f, g) in f.iter().zip(g) {
@@ -880,6 +943,7 @@ mod tests {
             };
             let fast = parse_signatures_with(&[i], &[s], true);
             let general = parse_signatures_with(&[i], &[s], false);
+            assert_serialized_is_canonical(&fast);
             assert_eq!(
                 describe(fast),
                 describe(general),

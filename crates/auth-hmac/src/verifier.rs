@@ -1,5 +1,6 @@
 //! [`Verifier`]: checks RFC 9421 signatures on requests against a policy.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -227,9 +228,9 @@ impl Verifier {
         let received = parse_signatures(&input_lines, &signature_lines)?;
         let body = body.unwrap_or_default();
 
-        let candidates: Vec<Received> = match &self.label {
+        let candidates: Vec<Received<'_>> = match &self.label {
             Some(label) => {
-                let chosen: Vec<Received> =
+                let chosen: Vec<Received<'_>> =
                     received.into_iter().filter(|r| &r.label == label).collect();
                 if chosen.is_empty() {
                     return Err(Error::refused(Refusal::LabelNotFound, None));
@@ -244,17 +245,19 @@ impl Verifier {
         let mut best: Option<(Stage, Error)> = None;
         for candidate in candidates {
             let outcome = match candidate.params {
-                Ok(params) => match self.check(&params, &candidate.mac, parts, body) {
-                    Ok(key) => Ok((key, params)),
-                    Err(failure) => Err(failure),
-                },
+                Ok(params) => {
+                    match self.check(&params, &candidate.mac, candidate.serialized, parts, body) {
+                        Ok(key) => Ok((key, params)),
+                        Err(failure) => Err(failure),
+                    }
+                }
                 Err(malformed) => Err((Stage::Parse, Error::Malformed(malformed))),
             };
             match outcome {
                 Ok((key, params)) => {
                     self.remember_nonce(&key, &params).await?;
                     return Ok(Some(Verified {
-                        label: candidate.label,
+                        label: candidate.label.into_owned(),
                         key,
                         params,
                     }));
@@ -269,11 +272,13 @@ impl Verifier {
         Err(best.map_or_else(|| Malformed::SignatureInput.into(), |(_, error)| error))
     }
 
-    /// Every check of one signature but the nonce's first use.
+    /// Every check of one signature but the nonce's first use. `serialized`: the canonical
+    /// serialization of `params` as received, when the parser saw one.
     fn check(
         &self,
         params: &SignatureParams,
         mac: &[u8],
+        serialized: Option<&[u8]>,
         parts: &RequestParts<'_>,
         body: &[u8],
     ) -> Result<Arc<HmacKey>, (Stage, Error)> {
@@ -323,7 +328,7 @@ impl Verifier {
         }
 
         // The MAC over the signature base, then the body through its digest.
-        let Ok(base) = params.signature_base(parts) else {
+        let Ok(base) = params.signature_base_with(parts, serialized) else {
             return refuse(Stage::Base, Refusal::ComponentUnavailable);
         };
         if !key.verify(&[&base], mac) {
@@ -353,7 +358,8 @@ impl Verifier {
                     .saturating_add(self.max_age.as_secs())
                     .saturating_add(1),
             );
-        let scoped = scoped_nonce(key.id(), nonce);
+        let mut buf = [0; SCOPED_NONCE_CAPACITY];
+        let scoped = scoped_nonce(key.id(), nonce, &mut buf);
         let first_use =
             auth_core::now_or_await(self.nonces.insert_if_absent_now(&scoped, until), || {
                 self.nonces.insert_if_absent(&scoped, until)
@@ -369,21 +375,41 @@ impl Verifier {
 
 const CONTENT_DIGEST: &str = "content-digest";
 
+/// Room for the longest scoped nonce the policy lets through: `keyid` and `nonce` are at
+/// most [`MAX_PARAM_LEN`](crate::signature::MAX_PARAM_LEN) bytes each.
+const SCOPED_NONCE_CAPACITY: usize = 8 + 3 + 1 + 2 * crate::signature::MAX_PARAM_LEN + 1;
+
 /// The nonce store key of `nonce` under key `key_id`: `rfc9421:<len(keyid)>:<keyid>:<nonce>`
-/// (the length keeps `("a:b", "c")` apart from `("a", "b:c")`), in one allocation.
-fn scoped_nonce(key_id: &str, nonce: &str) -> String {
-    const PREFIX: &str = "rfc9421:";
-    let mut buf = [0; 20];
-    let len = decimal(key_id.len() as u64, &mut buf);
-    let mut scoped =
-        String::with_capacity(PREFIX.len() + len.len() + 2 + key_id.len() + nonce.len());
-    scoped.push_str(PREFIX);
-    scoped.extend(len.iter().copied().map(char::from));
-    scoped.push(':');
-    scoped.push_str(key_id);
-    scoped.push(':');
-    scoped.push_str(nonce);
-    scoped
+/// (the length keeps `("a:b", "c")` apart from `("a", "b:c")`), written into `buf` (no
+/// allocation), or allocated when it does not fit.
+fn scoped_nonce<'b>(
+    key_id: &str,
+    nonce: &str,
+    buf: &'b mut [u8; SCOPED_NONCE_CAPACITY],
+) -> Cow<'b, str> {
+    let mut digits = [0; 20];
+    let len = decimal(key_id.len() as u64, &mut digits);
+    let parts: [&[u8]; 6] = [
+        b"rfc9421:",
+        len,
+        b":",
+        key_id.as_bytes(),
+        b":",
+        nonce.as_bytes(),
+    ];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    if total <= buf.len() {
+        let mut at = 0;
+        for part in parts {
+            buf[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        // Every part is UTF-8 (two `&str`s and ASCII), so the concatenation is.
+        if let Ok(scoped) = std::str::from_utf8(&buf[..total]) {
+            return Cow::Borrowed(scoped);
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&parts.concat()).into_owned())
 }
 
 /// How far a candidate got before it failed: the furthest is the most telling.
@@ -605,9 +631,13 @@ mod tests {
             ("k", "n"),
             ("billing-2025", "abc:def"),
             (long.as_str(), "n"),
+            (long.as_str(), long.as_str()),
+            // Longer than the policy allows (not reachable through the verifier): allocated.
+            (&"y".repeat(400), &"z".repeat(400)),
         ] {
+            let mut buf = [0; super::SCOPED_NONCE_CAPACITY];
             assert_eq!(
-                super::scoped_nonce(id, nonce),
+                super::scoped_nonce(id, nonce, &mut buf),
                 format!("rfc9421:{}:{}:{}", id.len(), id, nonce)
             );
         }
