@@ -15,6 +15,7 @@ use auth_core::{Rejection, Scheme};
 use futures_util::future::LocalBoxFuture;
 
 use crate::middleware::refuse;
+use crate::network::ProxyNetwork;
 
 /// Whether the request arrived over TLS, as [`RequireHttps`] decided it (directly or through
 /// a trusted proxy). [`Authenticate`](crate::Authenticate) reads it for
@@ -101,7 +102,7 @@ pub struct RequireHttps {
 struct Config {
     allow_loopback: bool,
     all_requests: bool,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<ProxyNetwork>,
     credential_headers: Vec<HeaderName>,
     credential_params: Vec<String>,
     hsts: Option<HeaderValue>,
@@ -164,13 +165,33 @@ impl RequireHttps {
         self.edit(|c| c.all_requests = true)
     }
 
-    /// The proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=` and
+    /// Adds proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=` and
     /// `X-Forwarded-For` / `Forwarded: for=` headers are believed. List every proxy hop
     /// you run: the client is the rightmost forwarded address that is not one of them.
+    /// For proxies whose addresses change within a subnet, see
+    /// [`trusted_proxy_networks`](Self::trusted_proxy_networks).
     #[must_use]
     pub fn trusted_proxies(self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
-        let proxies: Vec<IpAddr> = proxies.into_iter().map(canonical).collect();
-        self.edit(|c| c.trusted_proxies = proxies)
+        self.trusted_proxy_networks(proxies.into_iter().map(ProxyNetwork::from))
+    }
+
+    /// Adds blocks of trusted proxy addresses (`"10.0.0.0/16".parse()?`): for load
+    /// balancers that move within a subnet (a cloud VPC, a Kubernetes pod network). Keep
+    /// the blocks to the proxies' own: a client inside one could forge the forwarded
+    /// headers. [`ProxyNetwork`] refuses `/0` and blocks with host bits set.
+    ///
+    /// ```
+    /// use auth_actix::RequireHttps;
+    ///
+    /// let https = RequireHttps::new()
+    ///     .trusted_proxy_networks(["10.20.0.0/16".parse()?, "fd00:20::/32".parse()?]);
+    /// # let _ = https;
+    /// # Ok::<(), auth_actix::ProxyNetworkError>(())
+    /// ```
+    #[must_use]
+    pub fn trusted_proxy_networks(self, networks: impl IntoIterator<Item = ProxyNetwork>) -> Self {
+        let networks: Vec<ProxyNetwork> = networks.into_iter().collect();
+        self.edit(|c| c.trusted_proxies.extend(networks))
     }
 
     /// Adds a header field that carries credentials (an application's own token header).
@@ -242,10 +263,16 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 impl Config {
+    fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|network| network.contains(ip))
+    }
+
     /// Whether the client's connection was TLS, and whether it came through a trusted proxy.
     fn transport(&self, req: &ServiceRequest) -> (bool, bool) {
         let peer = req.peer_addr().map(|a| canonical(a.ip()));
-        let proxied = peer.is_some_and(|ip| self.trusted_proxies.contains(&ip));
+        let proxied = peer.is_some_and(|ip| self.is_trusted_proxy(ip));
         if proxied && let Some(proto) = forwarded_proto(req) {
             return (proto.eq_ignore_ascii_case("https"), true);
         }
@@ -282,7 +309,7 @@ impl Config {
         for hop in hops.iter().rev() {
             let addr = parse_node(hop)?;
             client = Some(addr);
-            if !self.trusted_proxies.contains(&addr.ip()) {
+            if !self.is_trusted_proxy(addr.ip()) {
                 break;
             }
         }
@@ -495,5 +522,35 @@ mod tests {
         assert_eq!(ip(&[("x-forwarded-for", "1.2.3.4, garbage")]), None);
         // No header: no forwarded client.
         assert_eq!(ip(&[]), None);
+    }
+
+    #[test]
+    fn proxies_in_a_trusted_network_are_skipped_and_believed() {
+        let https = RequireHttps::new()
+            .trusted_proxies(["192.0.2.1".parse().unwrap()])
+            .trusted_proxy_networks(["10.0.0.0/16".parse().unwrap()]);
+        let config = Config::clone(&https.config);
+        // The peer, 10.0.0.2, is in the block: its headers are believed.
+        let ip = |headers: &[(&str, &str)]| client(&config, headers).map(|a| a.ip().to_string());
+        assert_eq!(
+            ip(&[("x-forwarded-for", "203.0.113.1, 10.0.77.1, 192.0.2.1")]).as_deref(),
+            Some("203.0.113.1"),
+            "both kinds of entries skipped"
+        );
+        assert_eq!(
+            ip(&[("x-forwarded-for", "203.0.113.1, 10.1.0.1")]).as_deref(),
+            Some("10.1.0.1"),
+            "outside the block: a client"
+        );
+        let request = TestRequest::default()
+            .peer_addr("10.0.200.9:443".parse().unwrap())
+            .append_header(("x-forwarded-proto", "https"))
+            .to_srv_request();
+        assert_eq!(config.transport(&request), (true, true));
+        let outside = TestRequest::default()
+            .peer_addr("10.1.0.9:443".parse().unwrap())
+            .append_header(("x-forwarded-proto", "https"))
+            .to_srv_request();
+        assert_eq!(config.transport(&outside), (false, false));
     }
 }

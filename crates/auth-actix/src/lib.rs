@@ -103,6 +103,7 @@ mod https;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 mod middleware;
+mod network;
 #[cfg(feature = "oauth2")]
 pub mod oauth2;
 #[cfg(feature = "oauth2-server")]
@@ -121,5 +122,6 @@ pub use https::{
     RequireHttpsMiddleware, TransportSecurity,
 };
 pub use middleware::{Authenticate, AuthenticateMiddleware, DEFAULT_BODY_LIMIT};
+pub use network::{ProxyNetwork, ProxyNetworkError};
 pub use response::{AuthError, rejection_response};
 pub use scope::{RequireScopes, RequireScopesMiddleware};

@@ -36,6 +36,9 @@ OPTIONS:
                           [default: auth-rs-demo/state.json]
     --public-url URL      the origin clients use (a load balancer's): the OAuth issuer
                           [default: the --listen address's origin]
+    --trusted-proxy NET   a load balancer in front of this instance, by address or block
+                          (10.0.0.7, 10.0.0.0/16; repeatable): its X-Forwarded-Proto and
+                          X-Forwarded-For are believed [default: none, nobody's are]
     -h, --help            print this help
 
 A URL with a password is refused on the command line (`ps` shows every process's
@@ -43,7 +46,8 @@ arguments to every user): put it in $AUTH_DEMO_DATABASE_URL or $AUTH_DEMO_REDIS_
 
 MANY INSTANCES (see docs/scaling-out.md):
     Give every instance the same --state FILE (copy it, mode 0600, or share the path),
-    --database postgres://..., --redis redis://... and --public-url; then any instance
+    --database postgres://..., --redis redis://..., --public-url and --trusted-proxy
+    (the load balancer, when it terminates TLS); then any instance
     accepts what another issued, and a logout, revocation or used nonce on one holds on
     all. Instances may start at once: the first to find no state file creates it, the
     others load it; migrations and seeding are safe to run concurrently.
@@ -78,6 +82,7 @@ fn parse() -> Result<Option<DemoConfig>, lexopt::Error> {
             Long("redis-namespace") => config.redis_namespace = parser.value()?.string()?,
             Long("state") => config.state = PathBuf::from(parser.value()?),
             Long("public-url") => config.public_url = Some(parser.value()?.string()?),
+            Long("trusted-proxy") => config.trusted_proxies.push(parser.value()?.parse()?),
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }

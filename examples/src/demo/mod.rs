@@ -83,6 +83,11 @@ pub struct DemoConfig {
     /// The origin clients use (the load balancer's, e.g. `https://api.example.com`): the
     /// OAuth issuer. Default: the listen address's own origin.
     pub public_url: Option<String>,
+    /// The load balancers / TLS-terminating proxies in front of this instance (addresses
+    /// or blocks): their `X-Forwarded-Proto` and `X-Forwarded-For` are believed, so
+    /// credentials they forward from HTTPS clients are accepted and throttles see the
+    /// clients. Empty by default: nobody's forwarded headers are believed.
+    pub trusted_proxies: Vec<auth_actix::ProxyNetwork>,
     /// The clock every store, issuer and verifier reads (default: the system clock; tests
     /// give a `ManualClock`, as they would to two processes whose clocks agree).
     pub clock: auth_core::SharedClock,
@@ -100,6 +105,7 @@ impl Default for DemoConfig {
             redis_namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
             state: PathBuf::from(DEFAULT_STATE),
             public_url: None,
+            trusted_proxies: Vec::new(),
             clock: auth_core::SystemClock::shared(),
         }
     }
@@ -133,6 +139,7 @@ impl std::fmt::Debug for DemoConfig {
             .field("redis_namespace", &self.redis_namespace)
             .field("state", &self.state)
             .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -374,8 +381,9 @@ pub async fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
     let loopback_http = !config.tls && config.listen.ip().is_loopback();
 
     let app_routes = routes.clone();
+    let trusted_proxies = config.trusted_proxies.clone();
     let server = HttpServer::new(move || {
-        let mut https = RequireHttps::new();
+        let mut https = RequireHttps::new().trusted_proxy_networks(trusted_proxies.iter().copied());
         if loopback_http {
             // Local development: the demo listens on loopback only, so plain HTTP from
             // loopback clients is accepted. Any other client must use --tls.

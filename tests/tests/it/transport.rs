@@ -115,3 +115,28 @@ async fn attack_forwarded_proto_is_believed_only_from_trusted_proxies() {
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
+
+#[actix_web::test]
+async fn attack_forwarded_proto_from_outside_a_trusted_network_is_a_forgery() {
+    let send = |app: &TestApp| {
+        app.get("/")
+            .header("Authorization", "Bearer x")
+            .header("X-Forwarded-Proto", "https")
+            .send()
+    };
+    // The test client (127.0.0.1) is inside the trusted block: believed.
+    let inside = app(RequireHttps::new().trusted_proxy_networks(["127.0.0.0/8".parse().unwrap()]));
+    assert_eq!(send(&inside).await.unwrap().status(), StatusCode::OK);
+    // A neighbouring block, and a single address next to the peer: not believed.
+    let outside = app(RequireHttps::new().trusted_proxy_networks(["126.0.0.0/8".parse().unwrap()]));
+    assert_eq!(
+        send(&outside).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let next_door =
+        app(RequireHttps::new().trusted_proxy_networks(["127.0.0.2/32".parse().unwrap()]));
+    assert_eq!(
+        send(&next_door).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}
