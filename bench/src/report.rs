@@ -72,6 +72,39 @@ fn stats(samples: &[Value], route: &str, connections: u64) -> Option<Stats> {
     })
 }
 
+/// The median over the rounds (runs) of `route`'s requests/s divided by `against`'s in the
+/// same round (the mean of its samples there: the baseline opens and closes each round), so
+/// that a machine whose speed drifts between rounds, or within one, does not skew the ratio.
+fn paired_ratio(samples: &[Value], route: &str, against: &str, connections: u64) -> f64 {
+    let rps = |name: &str, run: u64| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|s| {
+                s["route"] == name
+                    && s["connections"].as_u64() == Some(connections)
+                    && s["run"].as_u64() == Some(run)
+            })
+            .filter_map(|s| s["requests_per_s"].as_f64())
+            .collect()
+    };
+    let mut runs: Vec<u64> = samples.iter().filter_map(|s| s["run"].as_u64()).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let mut ratios: Vec<f64> = runs
+        .into_iter()
+        .filter_map(|run| {
+            let mine = rps(route, run);
+            let theirs = rps(against, run);
+            if mine.is_empty() || theirs.is_empty() {
+                return None;
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            Some(mean(&mine) / mean(&theirs))
+        })
+        .collect();
+    median(&mut ratios)
+}
+
 fn thousands(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_owned();
@@ -153,7 +186,10 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
          Machine: {} ({} cores as seen by the process, {} GiB), {} kernel {}, {}, {}. \
          Load average (1, 5, 15 min) before the run: {}; after: {}. Absolute figures move \
          with the machine's load (above); each of our routes is \
-         driven right before its peer, and the ratios are of medians taken in the same rounds.\n\n\
+         driven right before its peer, and every round (one run at one concurrency) opens and \
+         closes with the baseline. The ratios (vs baseline, vs peer, targets) are medians over \
+         the runs of ratios taken within one round (against the mean of the round's two \
+         baseline samples), so a drift of the machine's speed favours no route.\n\n\
          Setup: `auth-bench serve` (bench/) in release, one actix-web worker ({} here), on \
          127.0.0.1; wrk with one thread, each route for {} s per run, {} runs, at {} \
          concurrent connections, after a 1 s warm-up of every route. The API key and \
@@ -209,12 +245,12 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
             let Some(s) = stats(&samples, name, c) else {
                 continue;
             };
-            let base = stats(&samples, baseline_of(name), c);
-            let vs_base = base.map_or(f64::NAN, |b| s.rps / b.rps);
+            let vs_base = paired_ratio(&samples, name, baseline_of(name), c);
             let peer = PAIRS
                 .iter()
                 .find(|(ours, _)| ours == name)
-                .and_then(|(_, peer)| stats(&samples, peer, c));
+                .filter(|(_, peer)| stats(&samples, peer, c).is_some())
+                .map(|(_, peer)| paired_ratio(&samples, name, peer, c));
             let _ = writeln!(
                 md,
                 "| `{name}` | {} ({}-{}) | {:.2} ({:.2}-{:.2}) | {} | {} | {} |",
@@ -229,7 +265,7 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
                 } else {
                     pct(vs_base)
                 },
-                peer.map_or("-".to_owned(), |p| format!("{:.2}x", s.rps / p.rps)),
+                peer.map_or("-".to_owned(), |p| format!("{p:.2}x")),
                 s.errors,
             );
         }
@@ -240,12 +276,7 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
     let Some(&at) = connections.iter().min_by_key(|c| c.abs_diff(64)) else {
         return;
     };
-    let ratio = |route: &str, against: &str| -> f64 {
-        match (stats(&samples, route, at), stats(&samples, against, at)) {
-            (Some(a), Some(b)) => a.rps / b.rps,
-            _ => f64::NAN,
-        }
-    };
+    let ratio = |route: &str, against: &str| paired_ratio(&samples, route, against, at);
     let _ = write!(
         md,
         "### Targets ({at} connections)\n\n\
