@@ -10,7 +10,7 @@
 //! | [`Authenticate`] | middleware: runs an authenticator (or an [`AnyOf`] chain) on an app, scope or route |
 //! | [`Authenticated`] | extractor: the [`Principal`]; `Option<Authenticated>` for optional auth |
 //! | [`RequireScopes`] | middleware: 403 `insufficient_scope` naming the missing scopes |
-//! | [`RequireHttps`] | middleware: refuses credentials over plain HTTP, sets HSTS |
+//! | [`RequireHttps`] | middleware: refuses credentials over plain HTTP, sets HSTS; believes forwarded headers only from trusted proxies (addresses, or [`ProxyNetwork`] blocks) |
 //! | [`rejection_response`], [`AuthError`] | the one mapping from [`Rejection`] to a response |
 //!
 //! # Feature flags
