@@ -35,7 +35,7 @@ USAGE:
     auth-bench e2e [--duration S] [--runs N] [--connections 2,64,512] [--workers N]
                    [--fill N] [--memory-count N] [--routes a,b] [--command TEXT]
     auth-bench report
-    auth-bench micro-collect [--command TEXT]
+    auth-bench micro-collect [--command TEXT] [--passes N]
 
 serve     every route on one port (default 127.0.0.1:0, 1 worker); the API key and
           in-memory session stores hold --fill entries (default 100000) besides the bench's;
@@ -49,7 +49,9 @@ e2e       the whole end-to-end run (what `cargo xtask bench --e2e` runs): starts
           `memory` and `argon2`; writes bench/results/latest.{json,svg} and BENCHMARKS.md
 report    rewrites BENCHMARKS.md and the chart from bench/results/*.json
 micro-collect  the criterion medians under target/criterion into bench/results/micro.json,
-          then `report` (what `cargo xtask bench` runs after criterion)
+          then `report` (what `cargo xtask bench` runs after each pass of criterion);
+          with --passes N above 1, each median is the lower of this pass's and the one
+          micro.json holds from the previous passes
 ";
 
 /// The 1 KiB JSON body of the POST routes (the baseline's and the HMAC route's).
@@ -164,6 +166,7 @@ fn run() -> Result<(), String> {
     let mut count: Option<usize> = None;
     let mut out: Option<PathBuf> = None;
     let mut seconds = 5_u64;
+    let mut passes = 1_usize;
     let mut positional = Vec::new();
     let results = report::root().join("bench").join("results");
     let mut e2e = driver::E2eConfig {
@@ -226,6 +229,7 @@ fn run() -> Result<(), String> {
             Long("count") => count = Some(number(&mut parser)?),
             Long("out") => out = Some(text(&mut parser)?.into()),
             Long("seconds") => seconds = number(&mut parser)? as u64,
+            Long("passes") => passes = number(&mut parser)?.max(1),
             Long("help") | Short('h') => {
                 print!("{HELP}");
                 return Ok(());
@@ -254,7 +258,7 @@ fn run() -> Result<(), String> {
             } else {
                 e2e.command.as_str()
             };
-            report::micro_collect(&results, command)
+            report::micro_collect(&results, command, passes)
         }
         // One kind of `memory`, in a process of its own: `memory-one <kind> <count>`.
         "memory-one" => match positional.as_slice() {
