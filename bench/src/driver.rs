@@ -43,6 +43,35 @@ pub(crate) const ORDER: &[&str] = &[
     "ours-basic-nocache",
 ];
 
+/// The routes of one round (one run at one concurrency), in the order they are driven:
+/// the baseline opens and closes the round (ratios to it are taken against the mean of
+/// the two, the round's average speed); the routes between run in `ORDER` on odd runs and
+/// in reverse on even ones, so a drift of the machine's speed within rounds favours no
+/// position over the runs (our routes stay next to their peers either way); the slow
+/// routes come last, after the closing baseline, so the work they leave queued does not
+/// slow it.
+fn round<'a>(order: &[&'a str], run: usize) -> Vec<&'a str> {
+    let has_baseline = order.contains(&"baseline");
+    let (slow, mut middle): (Vec<&str>, Vec<&str>) = order
+        .iter()
+        .copied()
+        .filter(|name| *name != "baseline")
+        .partition(|name| SLOW.contains(name));
+    if run.is_multiple_of(2) {
+        middle.reverse();
+    }
+    let mut round = Vec::with_capacity(order.len() + 1);
+    if has_baseline {
+        round.push("baseline");
+    }
+    round.extend(middle);
+    if has_baseline {
+        round.push("baseline");
+    }
+    round.extend(slow);
+    round
+}
+
 /// Routes driven only at low concurrency: argon2id on every request queues hundreds of
 /// connections for seconds.
 const SLOW: &[&str] = &["ours-basic-nocache"];
@@ -359,14 +388,10 @@ pub(crate) fn e2e(config: &E2eConfig) -> Result<(), String> {
 
     let mut samples = Vec::new();
     let total = config.runs;
-    // Each round (one run at one concurrency) ends with the baseline again: the ratios to
-    // the baseline are taken against the mean of the round's two baseline samples, so a
-    // drift of the machine's speed during the round does not favour the early routes.
-    let closing = order.first().filter(|name| **name == "baseline").copied();
     for run in 1..=total {
         for &connections in &config.connections {
-            for name in order.iter().chain(closing.as_ref()) {
-                if SLOW.contains(name) && connections > SLOW_MAX_CONNECTIONS {
+            for name in round(&order, run) {
+                if SLOW.contains(&name) && connections > SLOW_MAX_CONNECTIONS {
                     continue;
                 }
                 let mut sample = driver.measure(name, connections, config.duration)?;
@@ -439,4 +464,47 @@ pub(crate) fn e2e(config: &E2eConfig) -> Result<(), String> {
         latest.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_bracket_with_the_baseline_alternate_and_end_with_the_slow_routes() {
+        let order = [
+            "baseline",
+            "ours-apikey",
+            "ours-jwt-hs256",
+            "peer-jwt-hs256",
+            "ours-basic-nocache",
+        ];
+        assert_eq!(
+            round(&order, 1),
+            [
+                "baseline",
+                "ours-apikey",
+                "ours-jwt-hs256",
+                "peer-jwt-hs256",
+                "baseline",
+                "ours-basic-nocache"
+            ]
+        );
+        assert_eq!(
+            round(&order, 2),
+            [
+                "baseline",
+                "peer-jwt-hs256",
+                "ours-jwt-hs256",
+                "ours-apikey",
+                "baseline",
+                "ours-basic-nocache"
+            ]
+        );
+        // Without the baseline (a `--routes` subset), nothing is added.
+        assert_eq!(
+            round(&["ours-hmac", "baseline-post"], 1),
+            ["ours-hmac", "baseline-post"]
+        );
+    }
 }

@@ -73,8 +73,9 @@ fn stats(samples: &[Value], route: &str, connections: u64) -> Option<Stats> {
 }
 
 /// The median over the rounds (runs) of `route`'s requests/s divided by `against`'s in the
-/// same round (the mean of its samples there: the baseline opens and closes each round), so
-/// that a machine whose speed drifts between rounds, or within one, does not skew the ratio.
+/// same round (the mean of its samples there: `baseline` opens and closes each round), so
+/// that a machine whose speed drifts between rounds does not skew the ratio; the order of
+/// the routes alternates between runs (see `driver::round`) for drift within a round.
 fn paired_ratio(samples: &[Value], route: &str, against: &str, connections: u64) -> f64 {
     let rps = |name: &str, run: u64| -> Vec<f64> {
         samples
@@ -185,11 +186,13 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
          Command: `{}` ({} s in all), run {}.\n\n\
          Machine: {} ({} cores as seen by the process, {} GiB), {} kernel {}, {}, {}. \
          Load average (1, 5, 15 min) before the run: {}; after: {}. Absolute figures move \
-         with the machine's load (above); each of our routes is \
-         driven right before its peer, and every round (one run at one concurrency) opens and \
-         closes with the baseline. The ratios (vs baseline, vs peer, targets) are medians over \
-         the runs of ratios taken within one round (against the mean of the round's two \
-         baseline samples), so a drift of the machine's speed favours no route.\n\n\
+         with the machine's load (above). Each round (one run at one concurrency) opens and \
+         closes with the baseline and drives the other routes between, in the order below on \
+         odd runs and reversed on even ones (each of ours stays next to its peer); the slow \
+         argon2 route comes last. The ratios (vs baseline, vs peer, targets) are medians over \
+         the runs of ratios taken within one round: to the mean of the round's two `baseline` \
+         samples (the round's average speed), to `baseline-post` and to the peer as driven \
+         next to the route.\n\n\
          Setup: `auth-bench serve` (bench/) in release, one actix-web worker ({} here), on \
          127.0.0.1; wrk with one thread, each route for {} s per run, {} runs, at {} \
          concurrent connections, after a 1 s warm-up of every route. The API key and \
@@ -486,7 +489,8 @@ fn micro_section(md: &mut String, micro: &Value) {
 /// `micro.json`, then the report.
 ///
 /// `passes` is which pass of the micro benchmarks this is: above 1, each median is the
-/// lower of this pass's and the one `micro.json` holds from the earlier passes.
+/// lower of this pass's and the one `micro.json` holds from the earlier passes (when that
+/// file is pass `passes - 1` of the same command).
 pub(crate) fn micro_collect(results: &Path, command: &str, passes: usize) -> Result<(), String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root().join("target"), PathBuf::from)
@@ -527,7 +531,12 @@ pub(crate) fn micro_collect(results: &Path, command: &str, passes: usize) -> Res
         let earlier: Option<Value> = std::fs::read(results.join("micro.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        if let Some(earlier) = earlier.as_ref().and_then(|m| m["estimates"].as_object()) {
+        // Only the previous pass of the same command: not a file from another run.
+        let previous_pass = earlier.as_ref().filter(|m| {
+            m["command"].as_str() == Some(command)
+                && m["passes"].as_u64() == Some(passes as u64 - 1)
+        });
+        if let Some(earlier) = previous_pass.and_then(|m| m["estimates"].as_object()) {
             for (id, ns) in &mut estimates {
                 if let (Some(old), Some(new)) =
                     (earlier.get(id).and_then(Value::as_f64), ns.as_f64())

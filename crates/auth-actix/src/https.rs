@@ -165,33 +165,42 @@ impl RequireHttps {
         self.edit(|c| c.all_requests = true)
     }
 
-    /// Adds proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=` and
-    /// `X-Forwarded-For` / `Forwarded: for=` headers are believed. List every proxy hop
-    /// you run: the client is the rightmost forwarded address that is not one of them.
-    /// For proxies whose addresses change within a subnet, see
+    /// The proxies (exact addresses) whose `X-Forwarded-Proto` / `Forwarded: proto=` and
+    /// `X-Forwarded-For` / `Forwarded: for=` headers are believed, replacing any set
+    /// before. List every proxy hop you run: the client is the rightmost forwarded address
+    /// that is not one of them. For proxies whose addresses change within a subnet, see
     /// [`trusted_proxy_networks`](Self::trusted_proxy_networks).
     #[must_use]
     pub fn trusted_proxies(self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
         self.trusted_proxy_networks(proxies.into_iter().map(ProxyNetwork::from))
     }
 
-    /// Adds blocks of trusted proxy addresses (`"10.0.0.0/16".parse()?`): for load
-    /// balancers that move within a subnet (a cloud VPC, a Kubernetes pod network). Keep
-    /// the blocks to the proxies' own: a client inside one could forge the forwarded
-    /// headers. [`ProxyNetwork`] refuses `/0` and blocks with host bits set.
+    /// The trusted proxies as address blocks (`"10.20.0.0/16".parse()?`), replacing any set
+    /// before: for load balancers that move within a subnet. To trust single addresses as
+    /// well, give them here too (`ProxyNetwork::from(addr)`, or `"10.0.0.7".parse()?`).
+    ///
+    /// # Security
+    ///
+    /// Every host in a listed block can forge the forwarded headers: claim HTTPS, and name
+    /// a new client address on each request to get a fresh failed-attempt budget each time.
+    /// List the balancers' own subnet, never a range shared with other workloads (a whole
+    /// VPC, a cluster's pod network). [`ProxyNetwork`] refuses `/0` and blocks with host
+    /// bits set.
     ///
     /// ```
     /// use auth_actix::RequireHttps;
     ///
-    /// let https = RequireHttps::new()
-    ///     .trusted_proxy_networks(["10.20.0.0/16".parse()?, "fd00:20::/32".parse()?]);
+    /// let https = RequireHttps::new().trusted_proxy_networks([
+    ///     "10.20.0.0/28".parse()?,  // the load balancers' subnet
+    ///     "192.0.2.7".parse()?,     // and one more proxy
+    /// ]);
     /// # let _ = https;
     /// # Ok::<(), auth_actix::ProxyNetworkError>(())
     /// ```
     #[must_use]
     pub fn trusted_proxy_networks(self, networks: impl IntoIterator<Item = ProxyNetwork>) -> Self {
         let networks: Vec<ProxyNetwork> = networks.into_iter().collect();
-        self.edit(|c| c.trusted_proxies.extend(networks))
+        self.edit(|c| c.trusted_proxies = networks)
     }
 
     /// Adds a header field that carries credentials (an application's own token header).
@@ -527,8 +536,8 @@ mod tests {
     #[test]
     fn proxies_in_a_trusted_network_are_skipped_and_believed() {
         let https = RequireHttps::new()
-            .trusted_proxies(["192.0.2.1".parse().unwrap()])
-            .trusted_proxy_networks(["10.0.0.0/16".parse().unwrap()]);
+            .trusted_proxies(["203.0.113.9".parse().unwrap()])
+            .trusted_proxy_networks(["192.0.2.1".parse().unwrap(), "10.0.0.0/16".parse().unwrap()]);
         let config = Config::clone(&https.config);
         // The peer, 10.0.0.2, is in the block: its headers are believed.
         let ip = |headers: &[(&str, &str)]| client(&config, headers).map(|a| a.ip().to_string());
@@ -547,6 +556,12 @@ mod tests {
             .append_header(("x-forwarded-proto", "https"))
             .to_srv_request();
         assert_eq!(config.transport(&request), (true, true));
+        // Each setter replaces the list: the address given first is no longer trusted.
+        let replaced = TestRequest::default()
+            .peer_addr("203.0.113.9:443".parse().unwrap())
+            .append_header(("x-forwarded-proto", "https"))
+            .to_srv_request();
+        assert_eq!(config.transport(&replaced), (false, false));
         let outside = TestRequest::default()
             .peer_addr("10.1.0.9:443".parse().unwrap())
             .append_header(("x-forwarded-proto", "https"))

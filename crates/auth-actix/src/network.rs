@@ -7,8 +7,8 @@ use std::str::FromStr;
 /// A block of proxy addresses in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or one address
 /// (`10.0.0.2`, the same as `10.0.0.2/32`), for
 /// [`RequireHttps::trusted_proxy_networks`](crate::RequireHttps::trusted_proxy_networks):
-/// load balancers whose addresses change within a subnet (a cloud VPC, a Kubernetes pod
-/// network).
+/// load balancers whose addresses change within their own subnet. Every host in a block
+/// can forge forwarded headers: never list a range shared with other workloads.
 ///
 /// Parsing is strict, so that a typo does not trust more than meant:
 /// - the address must be the network's first address (`10.0.0.1/8` is refused: did you
@@ -16,7 +16,9 @@ use std::str::FromStr;
 /// - a prefix of `/0` is refused: it would believe forwarded headers from everybody,
 ///   which is what trusting proxies exists to prevent;
 /// - an IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) is the IPv4 block it maps
-///   (`10.0.0.0/8`), as peers' addresses are compared in that form.
+///   (`10.0.0.0/8`), as peers' addresses are compared in that form. So an IPv6 block
+///   shorter than `/96` that spans the mapped range (`::/8`) matches no IPv4 peer: list
+///   IPv4 proxies as IPv4 blocks.
 ///
 /// # Examples
 ///

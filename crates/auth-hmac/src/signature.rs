@@ -119,7 +119,7 @@ impl SignatureParams {
         self
     }
 
-    /// Parameters read by the fast parser (`crate::fields`), already checked: components
+    /// Parameters read by the fast parser (`crate::fast`), already checked: components
     /// unique and at most [`MAX_COMPONENTS`], parameter keys unique.
     pub(crate) fn from_checked(
         components: Vec<Component>,

@@ -369,6 +369,19 @@ pub async fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
         None
     };
     let (ctx, mut scheme_banner) = Context::new(config).await?;
+    if !config.trusted_proxies.is_empty() {
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        scheme_banner.push(format!(
+            "trusted proxies: {} (their X-Forwarded-Proto: https counts as HTTPS and \
+             X-Forwarded-For names the client; their plain-HTTP requests with credentials \
+             are refused, from loopback too)",
+            proxies.join(", ")
+        ));
+    }
     let parts: Vec<SchemePart> = scheme_parts(config, &ctx).await?;
     let mut routes = routes();
     let mut scheme_credentials = serde_json::Map::new();

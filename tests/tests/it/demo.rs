@@ -191,3 +191,47 @@ async fn the_demo_session_login_is_throttled_like_basic() {
     assert!(throttled.headers().contains_key("retry-after"));
     demo.handle().stop(false).await;
 }
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_demo_believes_its_forwarded_proto_only() {
+    let dir = temp_dir("demo-proxy");
+    let mut demo = demo::start(&DemoConfig {
+        // The test client (127.0.0.1) plays the TLS-terminating balancer.
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..config(false, &dir)
+    })
+    .await
+    .unwrap();
+    demo.spawn();
+    assert!(demo.banner().contains("trusted proxies: 127.0.0.0/8"));
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("credentials.json")).unwrap())
+            .unwrap();
+    let api_key = &file["credentials"]["api_key"];
+    let send = |forwarded_proto: Option<&'static str>| {
+        let mut request = auth_tests::client()
+            .get(format!("{}/apikey/protected", demo.base_url))
+            .header(
+                api_key["header"].as_str().unwrap(),
+                api_key["key"].as_str().unwrap(),
+            );
+        if let Some(proto) = forwarded_proto {
+            request = request.header("X-Forwarded-Proto", proto);
+        }
+        request.send()
+    };
+    // Forwarded from an HTTPS client: accepted, with HSTS.
+    let via_tls = send(Some("https")).await.unwrap();
+    assert_eq!(via_tls.status(), StatusCode::OK);
+    assert!(via_tls.headers().contains_key("strict-transport-security"));
+    // The balancer says the client used plain HTTP, or says nothing: refused, although
+    // the peer is on loopback (the loopback allowance is for clients, not proxies).
+    for proto in [Some("http"), None] {
+        assert_eq!(
+            send(proto).await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "{proto:?}"
+        );
+    }
+    demo.handle().stop(false).await;
+}

@@ -139,4 +139,11 @@ async fn attack_forwarded_proto_from_outside_a_trusted_network_is_a_forgery() {
         send(&next_door).await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
+    // Blocks that would trust more than meant are refused before any request.
+    for mistake in ["127.0.0.1/8", "0.0.0.0/0", "::/0", "127.0.0.0/33"] {
+        assert!(
+            mistake.parse::<auth_actix::ProxyNetwork>().is_err(),
+            "{mistake}"
+        );
+    }
 }
