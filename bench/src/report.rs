@@ -77,14 +77,22 @@ fn stats(samples: &[Value], route: &str, connections: u64) -> Option<Stats> {
 /// that a machine whose speed drifts between rounds does not skew the ratio; the order of
 /// the routes alternates between runs (see `driver::round`) for drift within a round.
 fn paired_ratio(samples: &[Value], route: &str, against: &str, connections: u64) -> f64 {
+    // The round's samples of `name`; none when one of them counted errors (refusals,
+    // timeouts: not a measurement of the route's work), so the round is left out.
     let rps = |name: &str, run: u64| -> Vec<f64> {
-        samples
+        let round: Vec<&Value> = samples
             .iter()
             .filter(|s| {
                 s["route"] == name
                     && s["connections"].as_u64() == Some(connections)
                     && s["run"].as_u64() == Some(run)
             })
+            .collect();
+        if round.iter().any(|s| s["errors"].as_u64().unwrap_or(0) > 0) {
+            return Vec::new();
+        }
+        round
+            .iter()
             .filter_map(|s| s["requests_per_s"].as_f64())
             .collect()
     };
@@ -192,7 +200,7 @@ fn end_to_end(md: &mut String, e2e: &Value, micro: Option<&Value>) {
          argon2 route comes last. The ratios (vs baseline, vs peer, targets) are medians over \
          the runs of ratios taken within one round: to the mean of the round's two `baseline` \
          samples (the round's average speed), to `baseline-post` and to the peer as driven \
-         next to the route.\n\n\
+         next to the route; a round in which either route counted errors is left out.\n\n\
          Setup: `auth-bench serve` (bench/) in release, one actix-web worker ({} here), on \
          127.0.0.1; wrk with one thread, each route for {} s per run, {} runs, at {} \
          concurrent connections, after a 1 s warm-up of every route. The API key and \
