@@ -15,7 +15,7 @@ use auth_core::{Rejection, Scheme};
 use futures_util::future::LocalBoxFuture;
 
 use crate::middleware::refuse;
-use crate::network::ProxyNetwork;
+use crate::network::{ProxyNetwork, canonical};
 
 /// Whether the request arrived over TLS, as [`RequireHttps`] decided it (directly or through
 /// a trusted proxy). [`Authenticate`](crate::Authenticate) reads it for
@@ -261,14 +261,6 @@ fn hsts_value(max_age: Duration, subdomains: bool) -> HeaderValue {
         format!("max-age={}", max_age.as_secs())
     };
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("max-age=31536000"))
-}
-
-/// IPv4-mapped IPv6 addresses compare as the IPv4 address they carry.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
-    }
 }
 
 impl Config {

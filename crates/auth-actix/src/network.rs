@@ -108,11 +108,7 @@ impl ProxyNetwork {
     /// address).
     #[must_use]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            IpAddr::V4(_) => ip,
-        };
-        match (self.addr, ip) {
+        match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX << (32 - u32::from(self.prefix));
                 u32::from(ip) & mask == u32::from(net)
@@ -138,6 +134,15 @@ impl ProxyNetwork {
     }
 }
 
+/// IPv4-mapped IPv6 addresses compare as the IPv4 address they carry (peers, forwarded
+/// hops and blocks alike).
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
 fn max_prefix(addr: IpAddr) -> u8 {
     match addr {
         IpAddr::V4(_) => 32,
@@ -148,10 +153,7 @@ fn max_prefix(addr: IpAddr) -> u8 {
 impl From<IpAddr> for ProxyNetwork {
     /// The one address `addr` (`/32` or `/128`).
     fn from(addr: IpAddr) -> Self {
-        let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            IpAddr::V4(_) => addr,
-        };
+        let addr = canonical(addr);
         Self {
             addr,
             prefix: max_prefix(addr),

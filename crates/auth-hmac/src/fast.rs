@@ -25,9 +25,8 @@ const MAX_FAST_PARAMS: usize = 16;
 /// One `Signature-Input` member: its label, its parameters (or why they are unusable), and
 /// its value as received when that is already the canonical serialization (RFC 8941 §4.1)
 /// that the `@signature-params` line of the signature base needs, so it is copied, not
-/// serialized again.
-/// (The parameters are always there on the fast path: the `Option` is the general
-/// path's, for a member that is not an Inner List.)
+/// serialized again. The parameters are always there on the fast path: the `Option` is
+/// the general path's, for a member that is not an Inner List.
 pub(crate) type InputMember<'a> = (
     Cow<'a, str>,
     Option<Result<SignatureParams, Malformed>>,
